@@ -1,0 +1,100 @@
+import { createHash } from "node:crypto";
+import rateLimit from "@fastify/rate-limit";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import type { Registry } from "prom-client";
+import { ApiKeyVerifier, bearerToken, requireApiKey } from "./auth.js";
+import { AppError, ErrorCode, handleError } from "./errors.js";
+import { installHealthRoutes, type ReadinessCheck } from "./health.js";
+import type { Logger } from "./logger.js";
+import { installMetrics } from "./metrics.js";
+import { REQUEST_ID_HEADER, requestIdFor } from "./request-id.js";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** Routes marked public skip Bearer auth: health, metrics, signed webhooks, hosted pages. */
+    public?: boolean;
+  }
+  interface FastifyInstance {
+    /** Set when graceful shutdown begins; readiness answers 503 from then on. */
+    shuttingDown: boolean;
+    metricsRegistry: Registry;
+  }
+}
+
+export interface AppOptions {
+  service: string;
+  logger: Logger;
+  /** Bearer keys accepted on every non-public route. */
+  apiKeys: readonly string[];
+  readiness?: Record<string, ReadinessCheck>;
+  /** Requests per minute per API key (or client address when unauthenticated). */
+  rateLimitPerMinute?: number;
+  bodyLimitBytes?: number;
+  /** Custom check for routes that use another credential (the sandbox's x-api-key routes). */
+  authenticate?: "bearer" | "none";
+}
+
+function rateLimitKey(request: { headers: Record<string, unknown>; ip: string }): string {
+  const token = bearerToken(request as never);
+  // Keys are hashed so the limiter's memory never holds a credential.
+  return token ? `key:${createHash("sha256").update(token).digest("hex").slice(0, 32)}` : `ip:${request.ip}`;
+}
+
+/**
+ * The Fastify instance every service starts from: request ids, JSON errors with stable codes,
+ * Bearer auth on by default, rate limiting, health, readiness and metrics.
+ */
+export async function createApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    // pino's Logger satisfies fastify's logger interface; the cast keeps the default instance type.
+    loggerInstance: options.logger as unknown as FastifyBaseLogger,
+    genReqId: requestIdFor,
+    logController: new LogController({ requestIdLogLabel: "request_id" }),
+    requestIdHeader: false,
+    bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
+  });
+  app.decorate("shuttingDown", false);
+
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+  });
+
+  const verifier = new ApiKeyVerifier(options.apiKeys);
+  if ((options.authenticate ?? "bearer") === "bearer") {
+    app.addHook("onRequest", async (request) => {
+      if (request.routeOptions.config?.public) return;
+      requireApiKey(verifier, request);
+    });
+  }
+
+  await app.register(rateLimit, {
+    global: true,
+    max: options.rateLimitPerMinute ?? 6000,
+    timeWindow: 60_000,
+    keyGenerator: rateLimitKey,
+    errorResponseBuilder: (_request, context) =>
+      new AppError(
+        429,
+        ErrorCode.rateLimited,
+        `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s.`,
+        {
+          headers: { "retry-after": String(Math.ceil(context.ttl / 1000)) },
+        },
+      ),
+  });
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler({ preHandler: app.rateLimit() }, async (request) => {
+    throw new AppError(
+      404,
+      ErrorCode.notFound,
+      `No route for ${request.method} ${request.url.split("?")[0]}.`,
+    );
+  });
+
+  installHealthRoutes(app, options.readiness ?? {}, () => app.shuttingDown);
+  app.decorate("metricsRegistry", installMetrics(app, options.service));
+  return app;
+}

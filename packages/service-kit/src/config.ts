@@ -1,0 +1,126 @@
+import { z } from "zod";
+
+/**
+ * Environment configuration, validated once at start. Every service describes its variables as a
+ * zod object keyed by the variable name, so `config.DATABASE_URL` reads like the README table.
+ */
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+// Values of these variables are never echoed back in an error line.
+const SECRET_NAME = /KEY|SECRET|PASSWORD|TOKEN/i;
+
+function shownValue(name: string, raw: string | undefined): string {
+  if (raw === undefined) return "";
+  if (SECRET_NAME.test(name)) return ` (got ${raw.length} characters)`;
+  // A connection string may carry a password; show it without one.
+  return ` (got "${raw.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@")}")`;
+}
+
+export function loadConfig<S extends z.ZodObject>(
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+): z.infer<S> {
+  // Empty strings count as unset, so `FOO=` in an env file falls back to the default or fails clearly.
+  const cleaned: Record<string, string> = {};
+  for (const name of Object.keys(schema.shape)) {
+    const value = env[name];
+    if (value !== undefined && value.trim() !== "") cleaned[name] = value.trim();
+  }
+  const result = schema.safeParse(cleaned);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? "(config)");
+    const expected = schema.shape[name]?.description ?? issue.message;
+    const raw = cleaned[name];
+    return raw === undefined
+      ? `${name} is missing: expected ${expected}`
+      : `${name} is invalid${shownValue(name, raw)}: expected ${expected}`;
+  });
+  throw new ConfigError([...new Set(problems)]);
+}
+
+/** Loads the config or prints one line per problem to stderr and exits 1, before anything listens. */
+export function loadConfigOrExit<S extends z.ZodObject>(
+  service: string,
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+): z.infer<S> {
+  try {
+    return loadConfig(schema, env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${service}: cannot start, invalid configuration\n`);
+    for (const problem of error.problems) process.stderr.write(`${service}: ${problem}\n`);
+    process.exit(1);
+  }
+}
+
+/** Building blocks for service schemas; each description is what the error line says is expected. */
+export const env = {
+  port: (fallback: number) =>
+    z.coerce.number().int().min(0).max(65535).default(fallback).describe("a TCP port number from 0 to 65535"),
+  host: () => z.string().default("127.0.0.1").describe("a host name or IP address to listen on"),
+  logLevel: () =>
+    z
+      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+      .default("info")
+      .describe("one of fatal, error, warn, info, debug, trace, silent"),
+  apiKeys: () =>
+    z
+      .string()
+      .transform((value) =>
+        value
+          .split(",")
+          .map((key) => key.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().min(16)).min(1))
+      .describe("a comma-separated list of Bearer API keys, each at least 16 characters"),
+  url: (protocols: string[], what: string) =>
+    z
+      .string()
+      .refine((value) => {
+        try {
+          return protocols.includes(new URL(value).protocol);
+        } catch {
+          return false;
+        }
+      })
+      .describe(`${what} (${protocols.map((p) => `${p}//…`).join(" or ")})`),
+  secret: (what: string, minLength = 16) =>
+    z.string().min(minLength).describe(`${what}, at least ${minLength} characters`),
+  positiveInt: (fallback: number, what: string) =>
+    z.coerce.number().int().positive().default(fallback).describe(`${what} (a positive integer)`),
+  path: (fallback: string | undefined, what: string) =>
+    fallback === undefined
+      ? z.string().min(1).describe(what)
+      : z.string().min(1).default(fallback).describe(what),
+  identifier: (what: string) =>
+    z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/)
+      .describe(`${what}: lowercase letters, digits, "-" or "_", at most 63 characters`),
+};
+
+/** The variables every HTTP service reads (DESIGN.md §7). */
+export function baseServiceEnv(defaultPort: number) {
+  return {
+    PORT: env.port(defaultPort),
+    HOST: env.host(),
+    LOG_LEVEL: env.logLevel(),
+    API_KEYS: env.apiKeys(),
+    RATE_LIMIT_PER_MINUTE: env.positiveInt(6000, "requests per minute allowed per API key or client address"),
+    SHUTDOWN_TIMEOUT_MS: env.positiveInt(
+      10_000,
+      "milliseconds graceful shutdown may take before the process exits",
+    ),
+  };
+}

@@ -1,0 +1,83 @@
+import { drizzle } from "drizzle-orm/node-postgres";
+import { migrate } from "drizzle-orm/node-postgres/migrator";
+import pg from "pg";
+
+export type { NodePgDatabase } from "drizzle-orm/node-postgres";
+
+export interface PoolOptions {
+  max?: number;
+  applicationName?: string;
+}
+
+export function createPgPool(url: string, options: PoolOptions = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    application_name: options.applicationName,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client losing its connection emits here; without a listener it would crash the process.
+  pool.on("error", () => undefined);
+  return pool;
+}
+
+export function createDrizzle<S extends Record<string, unknown>>(pool: pg.Pool, schema: S) {
+  return drizzle(pool, { schema });
+}
+
+export function postgresReadiness(pool: pg.Pool) {
+  return async () => {
+    await pool.query("select 1");
+  };
+}
+
+function databaseName(url: string): string {
+  const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ""));
+  if (!/^[A-Za-z0-9_-]{1,63}$/.test(name)) throw new Error(`unsupported database name "${name}" in the URL`);
+  return name;
+}
+
+/** The same server, database `postgres`: where CREATE DATABASE is issued. */
+export function maintenanceUrl(url: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = "/postgres";
+  return parsed.toString();
+}
+
+/** Creates the URL's database when it does not exist yet; safe to run concurrently. */
+export async function ensureDatabase(url: string): Promise<void> {
+  const name = databaseName(url);
+  const client = new pg.Client({ connectionString: maintenanceUrl(url) });
+  await client.connect();
+  try {
+    const found = await client.query("select 1 from pg_database where datname = $1", [name]);
+    if (found.rowCount === 0) {
+      try {
+        await client.query(`create database "${name}"`);
+      } catch (error) {
+        // 42P04 duplicate_database, 23505 unique_violation: another process won the race.
+        const code = (error as { code?: string }).code;
+        if (code !== "42P04" && code !== "23505") throw error;
+      }
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Applies the committed Drizzle migrations in `folder`. An advisory lock makes concurrent runs
+ * (two replicas, two test workers) wait for each other instead of racing.
+ */
+export async function migrateDatabase(url: string, folder: string): Promise<void> {
+  await ensureDatabase(url);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query("select pg_advisory_lock(hashtext('share-broker-migrations'))");
+    await migrate(drizzle(client), { migrationsFolder: folder });
+  } finally {
+    await client.end();
+  }
+}

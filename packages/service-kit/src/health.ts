@@ -1,0 +1,57 @@
+import type { FastifyInstance } from "fastify";
+
+/** A readiness check resolves when its dependency answers and rejects with the reason otherwise. */
+export type ReadinessCheck = () => Promise<unknown>;
+
+const CHECK_TIMEOUT_MS = 2_000;
+
+async function runCheck(check: ReadinessCheck): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([check(), timeout]);
+    return "ok";
+  } catch (error) {
+    return error instanceof Error && error.message ? error.message : "unreachable";
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const readinessSchema = {
+  type: "object",
+  properties: {
+    status: { type: "string" },
+    checks: { type: "object", additionalProperties: { type: "string" } },
+  },
+} as const;
+
+export function installHealthRoutes(
+  app: FastifyInstance,
+  checks: Record<string, ReadinessCheck>,
+  isShuttingDown: () => boolean,
+): void {
+  const routeOptions = { config: { public: true, rateLimit: false }, logLevel: "warn" } as const;
+  app.get(
+    "/healthz",
+    {
+      ...routeOptions,
+      schema: { response: { 200: { type: "object", properties: { status: { type: "string" } } } } },
+    },
+    async () => ({ status: "ok" }),
+  );
+  app.get(
+    "/readyz",
+    { ...routeOptions, schema: { response: { 200: readinessSchema, 503: readinessSchema } } },
+    async (_request, reply) => {
+      const names = Object.keys(checks);
+      const results = await Promise.all(names.map((name) => runCheck(checks[name] as ReadinessCheck)));
+      const report = Object.fromEntries(names.map((name, index) => [name, results[index] as string]));
+      if (isShuttingDown()) report.shutdown = "in progress";
+      const ready = Object.values(report).every((result) => result === "ok");
+      return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", checks: report });
+    },
+  );
+}

@@ -1,0 +1,27 @@
+export { type AppOptions, createApp } from "./app.js";
+export { ApiKeyVerifier, bearerToken, requireApiKey } from "./auth.js";
+export { baseServiceEnv, ConfigError, env, loadConfig, loadConfigOrExit } from "./config.js";
+export {
+  createDrizzle,
+  createPgPool,
+  ensureDatabase,
+  maintenanceUrl,
+  migrateDatabase,
+  type NodePgDatabase,
+  postgresReadiness,
+} from "./db.js";
+export { applyDevelopmentEnv, findRepoRoot } from "./dev-env.js";
+export { AppError, type ErrorBody, ErrorCode, errorBodySchema, handleError, toAppError } from "./errors.js";
+export type { ReadinessCheck } from "./health.js";
+export {
+  createLogger,
+  isSecretKey,
+  type Logger,
+  REDACTED,
+  redactDeep,
+  secretScrubbingStream,
+} from "./logger.js";
+export { createRedis, type RedisProfile, redisReadiness } from "./redis.js";
+export { REQUEST_ID_HEADER } from "./request-id.js";
+export { type RunOptions, runService } from "./server.js";
+export { type Closer, installGracefulShutdown, type ShutdownOptions } from "./shutdown.js";

@@ -1,0 +1,9 @@
+export { createTestDatabase, freshDatabaseUrl, type TestDatabase } from "./databases.js";
+export { DEFAULT_POSTGRES_URL, DEFAULT_REDIS_URL, isReachable, type TestInfra } from "./infra.js";
+export {
+  freePort,
+  type ServiceProcess,
+  type ServiceProcessOptions,
+  startServiceProcess,
+} from "./processes.js";
+export { testPostgresUrl, testRedisUrl, uniqueQueuePrefix } from "./queues.js";

@@ -1,0 +1,32 @@
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { defineConfig } from "vitest/config";
+
+// Every workspace folder with a test/ directory is a vitest project. Internal packages are read
+// through their "source" export condition, so tests never need a build of a dependency.
+const workspaceFolders = ["packages", "services"].flatMap((group) =>
+  readdirSync(group, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(group, entry.name, "test")))
+    .map((entry) => join(group, entry.name)),
+);
+
+const conditions = ["source", "module", "node", "import", "default"];
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: ["source"] } },
+  test: {
+    globalSetup: ["packages/testing/src/global-setup.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: "forks",
+    maxWorkers: 2,
+    reporters: process.env.CI
+      ? ["default", ["junit", { outputFile: "test-results/junit.xml" }]]
+      : ["default"],
+    projects: workspaceFolders.map((folder) => ({
+      extends: true,
+      test: { name: folder.split("/")[1], root: folder, include: ["test/**/*.test.ts"] },
+    })),
+  },
+});
