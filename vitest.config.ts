@@ -1,5 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { defaultClientConditions, defaultServerConditions } from "vite";
 import { defineConfig } from "vitest/config";
 
 // Every workspace folder with a test/ directory is a vitest project. Internal packages are read
@@ -10,13 +12,12 @@ const workspaceFolders = ["packages", "services"].flatMap((group) =>
     .map((entry) => join(group, entry.name)),
 );
 
-const conditions = ["source", "module", "node", "import", "default"];
 
 export default defineConfig({
-  resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: ["source"] } },
+  resolve: { conditions: ["source", ...defaultClientConditions] },
+  ssr: { resolve: { conditions: ["source", ...defaultServerConditions], externalConditions: ["source"] } },
   test: {
-    globalSetup: ["packages/testing/src/global-setup.ts"],
+    globalSetup: [fileURLToPath(new URL("packages/testing/src/global-setup.ts", import.meta.url))],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",

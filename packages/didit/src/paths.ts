@@ -6,7 +6,10 @@
 export const createSessionPath = "/v3/session/";
 export const importSharedPath = "/v3/session/import-shared/";
 
-export function sessionPath(sessionId: string, action: "decision" | "share" | "update-status" | "delete"): string {
+export function sessionPath(
+  sessionId: string,
+  action: "decision" | "share" | "update-status" | "delete",
+): string {
   if (typeof sessionId !== "string" || sessionId.length === 0) {
     throw new TypeError("sessionId must be a non-empty string");
   }

@@ -23,6 +23,7 @@ export function parseRetryAfterSeconds(value: string | string[] | undefined, now
   if (header === undefined) return null;
   const trimmed = header.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed);
-  const date = Date.parse(trimmed);
+  // HTTP-dates name a weekday and month; the letter check stops Date.parse reading "-5" as a year.
+  const date = /[A-Za-z]/.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
   return Number.isNaN(date) ? null : Math.max(0, Math.ceil((date - nowMs) / 1000));
 }

@@ -32,6 +32,11 @@ export interface DiditCall {
   secrets?: SecretValues;
 }
 
+export interface DiditResponse {
+  status: number;
+  body: unknown;
+}
+
 /** One Didit exchange with timeout, error mapping and (for retry-safe calls) backoff. */
 export class DiditTransport {
   readonly #options: TransportOptions;
@@ -44,8 +49,8 @@ export class DiditTransport {
     this.#sleep = options.sleep ?? ((ms) => delay(ms));
   }
 
-  /** Resolves with the parsed JSON body (undefined when empty), or rejects with a DiditError. */
-  async send(call: DiditCall): Promise<unknown> {
+  /** Resolves with the 2xx status and parsed JSON body (undefined when empty), or rejects with a DiditError. */
+  async send(call: DiditCall): Promise<DiditResponse> {
     for (let retryIndex = 0; ; retryIndex++) {
       try {
         return await this.#sendOnce(call);
@@ -59,19 +64,24 @@ export class DiditTransport {
 
   /** Like `send`, but a 2xx must carry a JSON object. */
   async sendForObject<T>(call: DiditCall): Promise<T> {
-    const body = await this.send(call);
+    const { status, body } = await this.send(call);
     if (!isPlainObject(body)) {
-      throw new DiditError({ status: null, operation: call.operation, detail: "response body is not a JSON object" });
+      throw new DiditError({
+        status,
+        operation: call.operation,
+        detail: "response body is not a JSON object",
+      });
     }
     return body as T;
   }
 
   #retryWait(call: DiditCall, error: unknown, retryIndex: number): number | null {
-    if (!call.retrySafe || retryIndex >= this.#options.maxRetries || !(error instanceof DiditError)) return null;
+    if (!call.retrySafe || retryIndex >= this.#options.maxRetries || !(error instanceof DiditError))
+      return null;
     return retryDelayMs(error, retryIndex, this.#options.maxRetryDelayMs);
   }
 
-  async #sendOnce(call: DiditCall): Promise<unknown> {
+  async #sendOnce(call: DiditCall): Promise<DiditResponse> {
     const { apiKey, timeoutMs, dispatcher } = this.#options;
     const secrets = [apiKey, ...(call.secrets ?? [])];
     // One deadline for connect, headers and body together.
@@ -98,7 +108,7 @@ export class DiditTransport {
       throw errorFromTransport(call.operation, cause, signal.aborted, timeoutMs);
     }
     const body = parseJson(text);
-    if (status >= 200 && status < 300) return body;
+    if (status >= 200 && status < 300) return { status, body };
     throw errorFromResponse({
       operation: call.operation,
       status,

@@ -60,6 +60,11 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook("onRequest", async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
   });
+  // A keep-alive connection whose request was in flight at shutdown would hold the server open
+  // until the deadline; asking the client to close lets shutdown finish as soon as it is answered.
+  app.addHook("onSend", async (_request, reply) => {
+    if (app.shuttingDown) reply.header("connection", "close");
+  });
 
   const verifier = new ApiKeyVerifier(options.apiKeys);
   if ((options.authenticate ?? "bearer") === "bearer") {

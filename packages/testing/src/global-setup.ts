@@ -44,20 +44,20 @@ async function fromContainers(): Promise<{ postgresUrl: string; redisUrl: string
  * Postgres and Redis for the whole run: from DATABASE_URL / REDIS_URL when given, else the local
  * servers, else containers when a Docker engine exists, else a message saying what to start.
  */
-export async function setup(project: TestProject): Promise<void> {
+export async function setup(project: TestProject): Promise<() => Promise<void>> {
   const postgresUrl = process.env.DATABASE_URL ?? DEFAULT_POSTGRES_URL;
   const redisUrl = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
   const runId = `sbt_${randomBytes(4).toString("hex")}`;
   const [pgUp, redisUp] = await Promise.all([isReachable(postgresUrl), isReachable(redisUrl)]);
   if (pgUp && redisUp) {
     project.provide("testInfra", { postgresUrl, redisUrl, runId });
-    return;
+    return () => teardown({ postgresUrl, redisUrl, runId });
   }
   const explicit = process.env.DATABASE_URL !== undefined || process.env.REDIS_URL !== undefined;
   const containers = explicit ? undefined : await fromContainers();
   if (containers) {
     project.provide("testInfra", { ...containers, runId });
-    return;
+    return () => teardown({ ...containers, runId });
   }
   const missing = [!pgUp && `PostgreSQL at ${postgresUrl}`, !redisUp && `Redis at ${redisUrl}`].filter(
     Boolean,
@@ -68,9 +68,8 @@ export async function setup(project: TestProject): Promise<void> {
 }
 
 /** Drops every database this run created, then stops containers it started. */
-export async function teardown(project: TestProject): Promise<void> {
-  const infra = project.getProvidedContext().testInfra;
-  if (infra) {
+async function teardown(infra: TestInfra): Promise<void> {
+  {
     const client = new pg.Client({ connectionString: infra.postgresUrl });
     await client.connect();
     try {

@@ -1,0 +1,170 @@
+import { randomUUID } from "node:crypto";
+import { signWebhook } from "@share-broker/didit";
+import type { Logger } from "@share-broker/service-kit";
+import type { SandboxApplication } from "../applications.js";
+import { isoSeconds, type SandboxClock } from "../clock.js";
+import type { ClockScheduler } from "../scheduler.js";
+import type { PendingWebhookEvent } from "./status-event.js";
+
+export const WEBHOOK_USER_AGENT = "DiditWebhook/2.0 +https://didit.me";
+
+export interface DeliveryAttempt {
+  attempt: number;
+  /** Sandbox time, ISO 8601. */
+  started_at: string;
+  /** The signed body `timestamp` (and X-Timestamp) of this attempt. */
+  timestamp: number;
+  status_code: number | null;
+  error: string | null;
+  ok: boolean;
+  duration_ms: number;
+}
+
+export interface WebhookDelivery {
+  delivery_id: string;
+  event_id: string;
+  webhook_type: string;
+  session_id: string;
+  application_id: string;
+  session_status: string;
+  url: string;
+  state: "pending" | "delivered" | "failed";
+  created_at: string;
+  next_attempt_at: string | null;
+  attempts: DeliveryAttempt[];
+}
+
+export interface WebhookDispatcherOptions {
+  clock: SandboxClock;
+  scheduler: ClockScheduler;
+  logger: Logger;
+  /** Sandbox-time waits before each retry: [after the first attempt, after the first retry, …]. */
+  retryDelaysMs: readonly number[];
+  timeoutMs: number;
+}
+
+/**
+ * Signed webhook delivery with Didit's retry schedule (API.md §8.6): success is a 2xx within the
+ * timeout; every attempt keeps the event_id but is re-signed with a fresh timestamp.
+ */
+export class WebhookDispatcher {
+  readonly #options: WebhookDispatcherOptions;
+  #deliveries: WebhookDelivery[] = [];
+  // Bumped by reset, so answers of attempts started before it are dropped.
+  #generation = 0;
+  readonly #inFlight = new Set<Promise<void>>();
+
+  constructor(options: WebhookDispatcherOptions) {
+    this.#options = options;
+  }
+
+  /** Starts delivering `event` to the application's webhook URL; no URL, no delivery. */
+  dispatch(application: SandboxApplication, event: PendingWebhookEvent): WebhookDelivery | undefined {
+    if (!application.webhook_url) return undefined;
+    const delivery: WebhookDelivery = {
+      delivery_id: randomUUID(),
+      event_id: event.event_id,
+      webhook_type: String(event.webhook_type),
+      session_id: event.session_id,
+      application_id: application.application_id,
+      session_status: String(event.status),
+      url: application.webhook_url,
+      state: "pending",
+      created_at: this.#options.clock.isoNow(),
+      next_attempt_at: this.#options.clock.isoNow(),
+      attempts: [],
+    };
+    this.#deliveries.push(delivery);
+    this.#track(this.#attempt(delivery, application, event, this.#generation));
+    return delivery;
+  }
+
+  list(sessionId?: string): WebhookDelivery[] {
+    return structuredClone(
+      this.#deliveries.filter((delivery) => sessionId === undefined || delivery.session_id === sessionId),
+    );
+  }
+
+  reset(): void {
+    this.#generation += 1;
+    this.#deliveries = [];
+  }
+
+  /** Resolves once no attempt is on the wire (graceful shutdown). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  #track(attempt: Promise<void>): void {
+    this.#inFlight.add(attempt);
+    void attempt.finally(() => this.#inFlight.delete(attempt));
+  }
+
+  async #attempt(
+    delivery: WebhookDelivery,
+    application: SandboxApplication,
+    event: PendingWebhookEvent,
+    generation: number,
+  ): Promise<void> {
+    const { clock, scheduler, logger, retryDelaysMs, timeoutMs } = this.#options;
+    const body = { ...event, timestamp: clock.nowSeconds() };
+    const signed = signWebhook(body, application.webhook_secret);
+    const startedAt = clock.now();
+    const realStart = performance.now();
+    let statusCode: number | null = null;
+    let error: string | null = null;
+    try {
+      const response = await fetch(delivery.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "user-agent": WEBHOOK_USER_AGENT, ...signed.headers },
+        body: signed.rawBody,
+        redirect: "manual",
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      statusCode = response.status;
+      await response.body?.cancel();
+    } catch (cause) {
+      error = describeFailure(cause, timeoutMs);
+    }
+    if (generation !== this.#generation) return;
+    const ok = statusCode !== null && statusCode >= 200 && statusCode < 300;
+    delivery.attempts.push({
+      attempt: delivery.attempts.length + 1,
+      started_at: isoSeconds(startedAt),
+      timestamp: body.timestamp,
+      status_code: statusCode,
+      error: error ?? (ok ? null : `HTTP ${statusCode}`),
+      ok,
+      duration_ms: Math.round(performance.now() - realStart),
+    });
+    const retryIndex = delivery.attempts.length - 1;
+    const log = { event_id: delivery.event_id, session_id: delivery.session_id, attempt: delivery.attempts.length };
+    if (ok) {
+      delivery.state = "delivered";
+      delivery.next_attempt_at = null;
+      logger.info({ ...log, status_code: statusCode }, "webhook delivered");
+      return;
+    }
+    const delay = retryDelaysMs[retryIndex];
+    if (delay === undefined) {
+      delivery.state = "failed";
+      delivery.next_attempt_at = null;
+      logger.warn({ ...log, status_code: statusCode, error }, "webhook delivery failed; no retries left");
+      return;
+    }
+    const dueMs = clock.now() + delay;
+    delivery.next_attempt_at = isoSeconds(dueMs);
+    logger.info({ ...log, status_code: statusCode, error, retry_in_ms: delay }, "webhook attempt failed");
+    scheduler.at(dueMs, () => {
+      if (generation === this.#generation) this.#track(this.#attempt(delivery, application, event, generation));
+    });
+  }
+}
+
+function describeFailure(cause: unknown, timeoutMs: number): string {
+  if (cause instanceof Error && (cause.name === "TimeoutError" || cause.name === "AbortError")) {
+    return `no answer within ${timeoutMs} ms`;
+  }
+  const inner = cause instanceof Error ? (cause.cause as { code?: unknown } | undefined) : undefined;
+  return typeof inner?.code === "string" ? `connection failed (${inner.code})` : "connection failed";
+}
