@@ -25,9 +25,13 @@ export default defineConfig({
     reporters: process.env.CI
       ? ["default", ["junit", { outputFile: "test-results/junit.xml" }]]
       : ["default"],
-    projects: workspaceFolders.map((folder) => ({
-      extends: true,
-      test: { name: folder.split("/")[1], root: folder, include: ["test/**/*.test.ts"] },
-    })),
+    projects: [
+      ...workspaceFolders.map((folder) => ({
+        extends: true as const,
+        test: { name: folder.split("/")[1], root: folder, include: ["test/**/*.test.ts"] },
+      })),
+      // Cross-service tests: several services as real processes talking over HTTP and Redis.
+      { extends: true as const, test: { name: "stack", root: "tests", include: ["**/*.test.ts"] } },
+    ],
   },
 });

@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { REDACTED, createLogger, redactDeep } from "../src/index.js";
+
+function capture() {
+  const lines: string[] = [];
+  return { lines, destination: { write: (line: string) => void lines.push(line) } };
+}
+
+describe("logger redaction", () => {
+  it("redacts secret keys at any depth, case-insensitively", () => {
+    const out = redactDeep({
+      headers: { Authorization: "Bearer abc", "X-Api-Key": "k" },
+      job: { data: [{ share_token: "eyJ.x.y" }], nested: { deeper: { webhook_secret: "s", ok: 1 } } },
+    }) as Record<string, any>;
+    expect(out.headers.Authorization).toBe(REDACTED);
+    expect(out.headers["X-Api-Key"]).toBe(REDACTED);
+    expect(out.job.data[0].share_token).toBe(REDACTED);
+    expect(out.job.nested.deeper).toEqual({ webhook_secret: REDACTED, ok: 1 });
+  });
+
+  it("blanks configured secret values wherever they appear in a line", () => {
+    const { lines, destination } = capture();
+    const logger = createLogger({ service: "t", secrets: ["super-secret-value-1"], destination });
+    logger.error({ err: new Error("connect to https://user:super-secret-value-1@host failed") }, "boom");
+    logger.info({ note: "contains super-secret-value-1 inline" }, "msg super-secret-value-1");
+    const text = lines.join("");
+    expect(text).not.toContain("super-secret-value-1");
+    expect(text).toContain(REDACTED);
+  });
+
+  it("puts the service name on every line", () => {
+    const { lines, destination } = capture();
+    const logger = createLogger({ service: "partner-x", destination });
+    logger.info("one");
+    logger.child({ share_id: "s1" }).warn("two");
+    expect(lines.map((line) => JSON.parse(line).service)).toEqual(["partner-x", "partner-x"]);
+  });
+});
