@@ -12,7 +12,6 @@ const workspaceFolders = ["packages", "services"].flatMap((group) =>
     .map((entry) => join(group, entry.name)),
 );
 
-
 export default defineConfig({
   resolve: { conditions: ["source", ...defaultClientConditions] },
   ssr: { resolve: { conditions: ["source", ...defaultServerConditions], externalConditions: ["source"] } },

@@ -33,9 +33,13 @@ describe.each(partners)("%s as a real process", (name) => {
     expect(without.status).toBe(401);
     expect(without.headers.get("x-request-id")).toBe("req-401");
     expect((await without.json()).error.code).toBe("unauthenticated");
-    const wrong = await fetch(`${service.url}/v1/anything`, { headers: { authorization: "Bearer not-the-key-123456" } });
+    const wrong = await fetch(`${service.url}/v1/anything`, {
+      headers: { authorization: "Bearer not-the-key-123456" },
+    });
     expect(wrong.status).toBe(401);
-    const right = await fetch(`${service.url}/v1/anything`, { headers: { authorization: `Bearer ${apiKey}` } });
+    const right = await fetch(`${service.url}/v1/anything`, {
+      headers: { authorization: `Bearer ${apiKey}` },
+    });
     expect(right.status).toBe(404);
   });
 
@@ -52,7 +56,10 @@ describe.each(partners)("%s as a real process", (name) => {
 
 describe.each(partners)("%s misconfigured or cut off", (name) => {
   it("exits non-zero naming a missing variable on stderr, before listening", async () => {
-    const service = await startPartner(name, { env: { DIDIT_WEBHOOK_SECRET: "", PARTNER_ID: "Bad Id" }, waitFor: false });
+    const service = await startPartner(name, {
+      env: { DIDIT_WEBHOOK_SECRET: "", PARTNER_ID: "Bad Id" },
+      waitFor: false,
+    });
     const { code } = await service.exited;
     await service.dropDatabase();
     expect(code).toBe(1);
@@ -63,7 +70,10 @@ describe.each(partners)("%s misconfigured or cut off", (name) => {
   });
 
   it("answers /readyz 503 with the reason when Redis is unreachable", async () => {
-    const service = await startPartner(name, { env: { REDIS_URL: "redis://127.0.0.1:1" }, waitFor: "/healthz" });
+    const service = await startPartner(name, {
+      env: { REDIS_URL: "redis://127.0.0.1:1" },
+      waitFor: "/healthz",
+    });
     try {
       const response = await fetch(`${service.url}/readyz`);
       expect(response.status).toBe(503);

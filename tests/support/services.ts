@@ -1,5 +1,10 @@
 import { fileURLToPath } from "node:url";
-import { createTestDatabase, startServiceProcess, testRedisUrl, type ServiceProcess } from "@share-broker/testing";
+import {
+  createTestDatabase,
+  type ServiceProcess,
+  startServiceProcess,
+  testRedisUrl,
+} from "@share-broker/testing";
 
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const serviceDir = (name: string) => `${REPO_ROOT}services/${name}`;
@@ -8,8 +13,16 @@ export type PartnerName = "partner-a" | "partner-b";
 
 /** Test credentials; distinct from infra/dev so a test never relies on development values. */
 export const testKeys = {
-  "partner-a": { api: "test-partner-a-api-key-000001", didit: "test-didit-key-partner-a-0001", webhook: "test-webhook-secret-a-000000001" },
-  "partner-b": { api: "test-partner-b-api-key-000001", didit: "test-didit-key-partner-b-0001", webhook: "test-webhook-secret-b-000000001" },
+  "partner-a": {
+    api: "test-partner-a-api-key-000001",
+    didit: "test-didit-key-partner-a-0001",
+    webhook: "test-webhook-secret-a-000000001",
+  },
+  "partner-b": {
+    api: "test-partner-b-api-key-000001",
+    didit: "test-didit-key-partner-b-0001",
+    webhook: "test-webhook-secret-b-000000001",
+  },
   sandboxControl: "test-sandbox-control-key-0001",
 } as const;
 

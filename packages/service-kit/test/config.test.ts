@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { ConfigError, baseServiceEnv, env, loadConfig } from "../src/index.js";
+import { baseServiceEnv, ConfigError, env, loadConfig } from "../src/index.js";
 
 const schema = z.object({
   ...baseServiceEnv(3001),
@@ -33,7 +33,9 @@ describe("loadConfig", () => {
   it("reports one line per problem, naming the variable and what is expected", () => {
     const problems = problemsOf({ PORT: "http", DATABASE_URL: "mysql://u:pw@h/db", DIDIT_API_KEY: "tiny" });
     expect(problems).toHaveLength(4);
-    expect(problems).toContain("API_KEYS is missing: expected a comma-separated list of Bearer API keys, each at least 16 characters");
+    expect(problems).toContain(
+      "API_KEYS is missing: expected a comma-separated list of Bearer API keys, each at least 16 characters",
+    );
     expect(problems.find((p) => p.startsWith("PORT is invalid"))).toContain('(got "http")');
     // Passwords in URLs and secret values are never echoed.
     expect(problems.find((p) => p.startsWith("DATABASE_URL"))).toContain("mysql://u:***@h/db");
@@ -42,7 +44,9 @@ describe("loadConfig", () => {
   });
 
   it("treats an empty value as unset", () => {
-    expect(problemsOf({ API_KEYS: "   ", DATABASE_URL: "postgres://h/db", DIDIT_API_KEY: "x".repeat(20) })).toEqual([
+    expect(
+      problemsOf({ API_KEYS: "   ", DATABASE_URL: "postgres://h/db", DIDIT_API_KEY: "x".repeat(20) }),
+    ).toEqual([
       "API_KEYS is missing: expected a comma-separated list of Bearer API keys, each at least 16 characters",
     ]);
   });

@@ -40,7 +40,10 @@ describe("migrateDatabase", () => {
   it("is safe to run concurrently and again: migrations apply exactly once", async () => {
     const url = freshDatabaseUrl();
     try {
-      await Promise.all([migrateDatabase(url, PARTNER_A_MIGRATIONS), migrateDatabase(url, PARTNER_A_MIGRATIONS)]);
+      await Promise.all([
+        migrateDatabase(url, PARTNER_A_MIGRATIONS),
+        migrateDatabase(url, PARTNER_A_MIGRATIONS),
+      ]);
       await migrateDatabase(url, PARTNER_A_MIGRATIONS);
       const client = new pg.Client({ connectionString: url });
       await client.connect();

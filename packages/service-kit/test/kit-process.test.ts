@@ -1,5 +1,10 @@
 import { fileURLToPath } from "node:url";
-import { type ServiceProcess, startServiceProcess, testPostgresUrl, testRedisUrl } from "@share-broker/testing";
+import {
+  type ServiceProcess,
+  startServiceProcess,
+  testPostgresUrl,
+  testRedisUrl,
+} from "@share-broker/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const KIT_DIR = fileURLToPath(new URL("..", import.meta.url));
@@ -101,13 +106,21 @@ describe("a service built on service-kit, as a real process", () => {
   });
 
   it("answers 400 malformed_json for broken JSON", async () => {
-    const response = await fetch(`${kit.url}/echo`, { method: "POST", headers: { ...json, ...auth }, body: '{"name":' });
+    const response = await fetch(`${kit.url}/echo`, {
+      method: "POST",
+      headers: { ...json, ...auth },
+      body: '{"name":',
+    });
     expect(response.status).toBe(400);
     expect((await response.json()).error.code).toBe("malformed_json");
   });
 
   it("answers 400 validation_failed naming the field for a schema violation", async () => {
-    const response = await fetch(`${kit.url}/echo`, { method: "POST", headers: { ...json, ...auth }, body: "{}" });
+    const response = await fetch(`${kit.url}/echo`, {
+      method: "POST",
+      headers: { ...json, ...auth },
+      body: "{}",
+    });
     expect(response.status).toBe(400);
     const body = await response.json();
     expect(body.error.code).toBe("validation_failed");
@@ -167,7 +180,10 @@ describe("a service built on service-kit, as a real process", () => {
 
 describe("service-kit processes under failure", () => {
   it("exits non-zero before listening and names each bad variable on stderr", async () => {
-    const kit = await startKit({ DATABASE_URL: "", API_KEYS: "short", PORT: "99999", FIXTURE_SECRET: "" }, false);
+    const kit = await startKit(
+      { DATABASE_URL: "", API_KEYS: "short", PORT: "99999", FIXTURE_SECRET: "" },
+      false,
+    );
     const { code } = await kit.exited;
     expect(code).toBe(1);
     const stderr = kit.stderr.join("\n");
@@ -235,15 +251,13 @@ describe("service-kit processes under failure", () => {
   it("answers 429 rate_limited with Retry-After past the per-key limit", async () => {
     const kit = await startKit({ RATE_LIMIT_PER_MINUTE: "3" });
     try {
-      const statuses: number[] = [];
-      let last: Response | undefined;
-      for (let i = 0; i < 5; i += 1) {
-        last = await fetch(`${kit.url}/nowhere`, { headers: auth });
-        statuses.push(last.status);
-      }
+      const responses: Response[] = [];
+      for (let i = 0; i < 5; i += 1) responses.push(await fetch(`${kit.url}/nowhere`, { headers: auth }));
+      const statuses = responses.map((response) => response.status);
+      const last = responses[4] as Response;
       expect(statuses).toEqual([404, 404, 404, 429, 429]);
-      expect(Number(last?.headers.get("retry-after"))).toBeGreaterThan(0);
-      expect((await last?.json()).error.code).toBe("rate_limited");
+      expect(Number(last.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect((await last.json()).error.code).toBe("rate_limited");
       // Health stays reachable for orchestrators whatever the limit.
       expect((await fetch(`${kit.url}/healthz`)).status).toBe(200);
     } finally {

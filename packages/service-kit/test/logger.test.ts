@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { REDACTED, createLogger, redactDeep } from "../src/index.js";
+import { createLogger, REDACTED, redactDeep } from "../src/index.js";
 
 function capture() {
   const lines: string[] = [];
@@ -11,7 +11,10 @@ describe("logger redaction", () => {
     const out = redactDeep({
       headers: { Authorization: "Bearer abc", "X-Api-Key": "k" },
       job: { data: [{ share_token: "eyJ.x.y" }], nested: { deeper: { webhook_secret: "s", ok: 1 } } },
-    }) as Record<string, any>;
+    }) as {
+      headers: Record<string, unknown>;
+      job: { data: Array<Record<string, unknown>>; nested: { deeper: unknown } };
+    };
     expect(out.headers.Authorization).toBe(REDACTED);
     expect(out.headers["X-Api-Key"]).toBe(REDACTED);
     expect(out.job.data[0].share_token).toBe(REDACTED);

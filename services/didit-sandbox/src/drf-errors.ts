@@ -35,7 +35,8 @@ export const INVALID_EMAIL = "Enter a valid email address.";
 export const invalidChoice = (value: unknown) => `"${String(value)}" is not a valid choice.`;
 export const expectedDictionary = (value: unknown) =>
   `Expected a dictionary of items but got type "${jsonTypeName(value)}".`;
-export const expectedList = (value: unknown) => `Expected a list of items but got type "${jsonTypeName(value)}".`;
+export const expectedList = (value: unknown) =>
+  `Expected a list of items but got type "${jsonTypeName(value)}".`;
 
 /** DRF names Python types in its messages. */
 function jsonTypeName(value: unknown): string {
@@ -59,6 +60,10 @@ export class FieldErrors {
   /** A nested serializer's errors, reported as `{"field": {"inner": [...]}}`. */
   nest(field: string, inner: FieldErrors): void {
     if (!inner.isEmpty()) this.#errors[field] = inner.toBody();
+  }
+
+  has(field: string): boolean {
+    return field in this.#errors;
   }
 
   isEmpty(): boolean {

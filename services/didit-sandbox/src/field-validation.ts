@@ -70,7 +70,12 @@ export function readString(
 }
 
 /** A UUID, lowercased for lookups. */
-export function readUuid(body: Body, name: string, errors: FieldErrors, rule: FieldRule = {}): string | undefined {
+export function readUuid(
+  body: Body,
+  name: string,
+  errors: FieldErrors,
+  rule: FieldRule = {},
+): string | undefined {
   const state = present(body, name, errors, rule);
   if (state !== true) return undefined;
   const value = body[name];
@@ -81,7 +86,12 @@ export function readUuid(body: Body, name: string, errors: FieldErrors, rule: Fi
   return value.toLowerCase();
 }
 
-export function readBoolean(body: Body, name: string, errors: FieldErrors, rule: FieldRule = {}): boolean | undefined {
+export function readBoolean(
+  body: Body,
+  name: string,
+  errors: FieldErrors,
+  rule: FieldRule = {},
+): boolean | undefined {
   const state = present(body, name, errors, rule);
   if (state !== true) return undefined;
   const value = body[name];
@@ -137,7 +147,12 @@ export function readChoice<T extends string>(
   return value as T;
 }
 
-export function readHttpUrl(body: Body, name: string, errors: FieldErrors, rule: FieldRule = {}): string | null | undefined {
+export function readHttpUrl(
+  body: Body,
+  name: string,
+  errors: FieldErrors,
+  rule: FieldRule = {},
+): string | null | undefined {
   const text = readString(body, name, errors, { ...rule, maxLength: 2000 });
   if (typeof text !== "string") return text;
   try {
@@ -150,7 +165,12 @@ export function readHttpUrl(body: Body, name: string, errors: FieldErrors, rule:
   return undefined;
 }
 
-export function readEmail(body: Body, name: string, errors: FieldErrors, rule: FieldRule = {}): string | null | undefined {
+export function readEmail(
+  body: Body,
+  name: string,
+  errors: FieldErrors,
+  rule: FieldRule = {},
+): string | null | undefined {
   const text = readString(body, name, errors, { ...rule, maxLength: 254 });
   if (typeof text !== "string") return text;
   if (/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(text)) return text;
@@ -174,7 +194,12 @@ export function readObject(
   return value as Record<string, unknown>;
 }
 
-export function readList(body: Body, name: string, errors: FieldErrors, rule: FieldRule = {}): unknown[] | undefined {
+export function readList(
+  body: Body,
+  name: string,
+  errors: FieldErrors,
+  rule: FieldRule = {},
+): unknown[] | undefined {
   const state = present(body, name, errors, rule);
   if (state !== true) return undefined;
   const value = body[name];

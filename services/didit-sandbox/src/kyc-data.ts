@@ -191,7 +191,9 @@ export function generateResults(input: ResultInput): FeatureBlocks {
   const person = PEOPLE[random.next(PEOPLE.length)] as Person;
   const expected = input.expectedDetails ?? {};
   const text = (key: string, fallback: string) =>
-    typeof expected[key] === "string" && (expected[key] as string).length > 0 ? (expected[key] as string) : fallback;
+    typeof expected[key] === "string" && (expected[key] as string).length > 0
+      ? (expected[key] as string)
+      : fallback;
   const firstName = text("first_name", person.first_name);
   const lastName = text("last_name", person.last_name);
   const dateOfBirth = text(
@@ -249,7 +251,8 @@ export function generateResults(input: ResultInput): FeatureBlocks {
       expiration_date: expires,
       date_of_issue: issued,
       issuing_state: text("id_country", person.issuing_state),
-      issuing_state_name: typeof expected.id_country === "string" ? expected.id_country : person.issuing_state_name,
+      issuing_state_name:
+        typeof expected.id_country === "string" ? expected.id_country : person.issuing_state_name,
       first_name: firstName,
       last_name: lastName,
       full_name: `${firstName} ${lastName}`,
@@ -281,19 +284,40 @@ const DECIDING_BLOCK = {
   kyb: "aml_screenings",
 } as const;
 
-const REVIEW_BLOCK = { kyc: "face_matches", reusable_kyc: "face_matches", kyb: "document_ai_documents" } as const;
+const REVIEW_BLOCK = {
+  kyc: "face_matches",
+  reusable_kyc: "face_matches",
+  kyb: "document_ai_documents",
+} as const;
 
 /** Sets feature statuses so they agree with the session verdict. */
 export function applyVerdict(blocks: FeatureBlocks, kind: SandboxWorkflow["kind"], verdict: string): void {
   for (const items of Object.values(blocks)) {
-    for (const item of items ?? []) item.status = verdict === "Approved" || verdict === "Declined" || verdict === "In Review" ? "Approved" : "Not Finished";
+    for (const item of items ?? [])
+      item.status =
+        verdict === "Approved" || verdict === "Declined" || verdict === "In Review"
+          ? "Approved"
+          : "Not Finished";
   }
-  const pinTo = verdict === "Declined" ? DECIDING_BLOCK[kind] : verdict === "In Review" ? REVIEW_BLOCK[kind] : undefined;
+  const pinTo =
+    verdict === "Declined" ? DECIDING_BLOCK[kind] : verdict === "In Review" ? REVIEW_BLOCK[kind] : undefined;
   const item = pinTo === undefined ? undefined : blocks[pinTo]?.[0];
   if (!item) return;
   item.status = verdict;
   item.warnings =
     verdict === "Declined"
-      ? [{ risk: kind === "kyb" ? "POSSIBLE_MATCH_FOUND" : "DOCUMENT_EXPIRED", log_type: "error", short_description: "Declined in the sandbox" }]
-      : [{ risk: "LOW_FACE_MATCH_SIMILARITY", log_type: "warning", short_description: "Sent to review in the sandbox" }];
+      ? [
+          {
+            risk: kind === "kyb" ? "POSSIBLE_MATCH_FOUND" : "DOCUMENT_EXPIRED",
+            log_type: "error",
+            short_description: "Declined in the sandbox",
+          },
+        ]
+      : [
+          {
+            risk: "LOW_FACE_MATCH_SIMILARITY",
+            log_type: "warning",
+            short_description: "Sent to review in the sandbox",
+          },
+        ];
 }

@@ -13,7 +13,9 @@ export function registerDecisionRoute(app: FastifyInstance, ctx: SandboxContext)
     async (request) => {
       const application = callerOf(request);
       const { sessionId } = request.params;
-      const session = isUuid(sessionId) ? ctx.store.getOwned(sessionId, application.application_id) : undefined;
+      const session = isUuid(sessionId)
+        ? ctx.store.getOwned(sessionId, application.application_id)
+        : undefined;
       if (!session) throw notFound();
       return decisionBody(session);
     },

@@ -15,7 +15,9 @@ export function registerDeleteRoute(app: FastifyInstance, ctx: SandboxContext): 
     async (request, reply) => {
       const application = callerOf(request);
       const { sessionId } = request.params;
-      const session = isUuid(sessionId) ? ctx.store.getOwned(sessionId, application.application_id) : undefined;
+      const session = isUuid(sessionId)
+        ? ctx.store.getOwned(sessionId, application.application_id)
+        : undefined;
       if (!session) throw notFound();
       ctx.store.delete(session.session_id);
       return reply.code(204).send();

@@ -65,7 +65,9 @@ export async function diditApiPlugin(app: FastifyInstance, ctx: SandboxContext):
     const body =
       fault.body ??
       (fault.status === 429
-        ? { detail: `Request was throttled. Expected available in ${fault.retry_after_seconds ?? 60} seconds.` }
+        ? {
+            detail: `Request was throttled. Expected available in ${fault.retry_after_seconds ?? 60} seconds.`,
+          }
         : fault.status >= 500
           ? { detail: "Service temporarily unavailable, try again later." }
           : { detail: "Injected fault." });

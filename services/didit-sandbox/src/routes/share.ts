@@ -18,7 +18,9 @@ export function registerShareRoute(app: FastifyInstance, ctx: SandboxContext): v
     async (request) => {
       const application = callerOf(request);
       const { sessionId } = request.params;
-      const session = isUuid(sessionId) ? ctx.store.getOwned(sessionId, application.application_id) : undefined;
+      const session = isUuid(sessionId)
+        ? ctx.store.getOwned(sessionId, application.application_id)
+        : undefined;
       if (!session) throw notFound();
 
       const body = bodyObject(request.body);

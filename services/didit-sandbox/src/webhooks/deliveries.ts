@@ -138,7 +138,11 @@ export class WebhookDispatcher {
       duration_ms: Math.round(performance.now() - realStart),
     });
     const retryIndex = delivery.attempts.length - 1;
-    const log = { event_id: delivery.event_id, session_id: delivery.session_id, attempt: delivery.attempts.length };
+    const log = {
+      event_id: delivery.event_id,
+      session_id: delivery.session_id,
+      attempt: delivery.attempts.length,
+    };
     if (ok) {
       delivery.state = "delivered";
       delivery.next_attempt_at = null;
@@ -156,7 +160,8 @@ export class WebhookDispatcher {
     delivery.next_attempt_at = isoSeconds(dueMs);
     logger.info({ ...log, status_code: statusCode, error, retry_in_ms: delay }, "webhook attempt failed");
     scheduler.at(dueMs, () => {
-      if (generation === this.#generation) this.#track(this.#attempt(delivery, application, event, generation));
+      if (generation === this.#generation)
+        this.#track(this.#attempt(delivery, application, event, generation));
     });
   }
 }
