@@ -102,8 +102,12 @@ function loadComposeConfig(): ComposeConfig {
   if (asYaml.status !== 0) throw new Error(`docker-compose config failed:\n${asYaml.stderr}`);
   const [python = "python3", ...pythonArgs] = (COMPOSE_BINARY && shebangOf(COMPOSE_BINARY)) ?? [];
   const toJson = "import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)";
-  const converted = spawnSync(python, [...pythonArgs, "-c", toJson], { input: asYaml.stdout, encoding: "utf8" });
-  if (converted.status !== 0) throw new Error(`cannot convert the compose YAML to JSON:\n${converted.stderr}`);
+  const converted = spawnSync(python, [...pythonArgs, "-c", toJson], {
+    input: asYaml.stdout,
+    encoding: "utf8",
+  });
+  if (converted.status !== 0)
+    throw new Error(`cannot convert the compose YAML to JSON:\n${converted.stderr}`);
   return JSON.parse(converted.stdout) as ComposeConfig;
 }
 
@@ -183,6 +187,10 @@ function commandOf(service: ComposeService): string[] {
 function healthcheckCommand(service: ComposeService): string {
   const test = service.healthcheck?.test ?? [];
   return typeof test === "string" ? test : test.join(" ");
+}
+
+function readJson<T>(path: string): T {
+  return JSON.parse(readFileSync(path, "utf8")) as T;
 }
 
 /** A stack service's own dev env file: what `pnpm stack` reads outside containers. */
@@ -270,7 +278,9 @@ describe.skipIf(!COMPOSE_BINARY)(composeTitle, () => {
       const expected = defaultPort(schema());
       expect(Number(devEnv(stackService.name).PORT)).toBe(expected);
       expect(port()).toBe(expected);
-      expect(publishedPorts(service())).toEqual([{ hostIp: "127.0.0.1", published: expected, target: expected }]);
+      expect(publishedPorts(service())).toEqual([
+        { hostIp: "127.0.0.1", published: expected, target: expected },
+      ]);
     });
 
     it("sets every variable its config schema requires, each valid", () => {
@@ -393,10 +403,9 @@ describe.skipIf(!COMPOSE_BINARY)(composeTitle, () => {
     const sandbox = composeService("didit-sandbox");
     const file = hostPathOf(sandbox, environmentOf(sandbox).SANDBOX_CONFIG as string);
     type Application = { webhook_url: string } & Record<string, unknown>;
-    const composeApps = (JSON.parse(readFileSync(file, "utf8")) as { applications: Application[] }).applications;
-    const devApps = (
-      JSON.parse(readFileSync(join(ROOT, "infra/dev/applications.json"), "utf8")) as { applications: Application[] }
-    ).applications;
+    type ApplicationsFile = { applications: Application[] };
+    const composeApps = readJson<ApplicationsFile>(file).applications;
+    const devApps = readJson<ApplicationsFile>(join(ROOT, "infra/dev/applications.json")).applications;
     expect(composeApps.length).toBe(devApps.length);
     composeApps.forEach((app, index) => {
       const devApp = devApps[index] as Application;
@@ -416,11 +425,9 @@ describe.skipIf(!COMPOSE_BINARY)(composeTitle, () => {
     const registryOf = (name: string) => {
       const environment = environmentOf(composeService(name));
       const file = hostPathOf(composeService(name), environment.PARTNERS_FILE as string);
-      return (JSON.parse(readFileSync(file, "utf8")) as { partners: Entry[] }).partners;
+      return readJson<{ partners: Entry[] }>(file).partners;
     };
-    const devRegistry = (
-      JSON.parse(readFileSync(join(ROOT, "infra/dev/partners.json"), "utf8")) as { partners: Entry[] }
-    ).partners;
+    const devRegistry = readJson<{ partners: Entry[] }>(join(ROOT, "infra/dev/partners.json")).partners;
     for (const reader of PARTNERS) {
       const registry = registryOf(reader.name);
       expect(registry.length).toBe(devRegistry.length);
