@@ -75,7 +75,7 @@ export async function buildSandboxApp(deps: SandboxDependencies): Promise<Fastif
   await app.register(async (hosted) => hostedPagePlugin(hosted, ctx));
   app.addHook("onClose", async () => {
     ctx.scheduler.stop();
-    await ctx.webhooks.settle();
+    await ctx.webhooks.close();
   });
   return app;
 }

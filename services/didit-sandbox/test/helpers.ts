@@ -61,8 +61,16 @@ export interface Sandbox {
   url: string;
   client: (apiKey: string, options?: { timeoutMs?: number }) => DiditClient;
   /** Raw Didit API call, for what the typed client will not send. */
-  api: (method: string, path: string, options?: { apiKey?: string | null; body?: unknown; raw?: string }) => Promise<Response>;
-  control: <T = unknown>(method: string, path: string, body?: unknown) => Promise<{ status: number; body: T }>;
+  api: (
+    method: string,
+    path: string,
+    options?: { apiKey?: string | null; body?: unknown; raw?: string },
+  ) => Promise<Response>;
+  control: <T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ) => Promise<{ status: number; body: T }>;
   reset: () => Promise<void>;
   stop: () => Promise<void>;
 }
@@ -135,10 +143,17 @@ export async function finishedSession(
   status: "Approved" | "Declined" | "In Review" = "Approved",
   vendorData = `user-${Math.random().toString(36).slice(2, 10)}`,
 ): Promise<string> {
-  const created = await sandbox.client(apiKey).createSession({ workflow_id: workflowId, vendor_data: vendorData });
+  const created = await sandbox
+    .client(apiKey)
+    .createSession({ workflow_id: workflowId, vendor_data: vendorData });
   const completed = await sandbox.control("POST", `/sessions/${created.session_id}/complete`, { status });
   if (completed.status !== 200) throw new Error(`complete answered ${completed.status}`);
   return created.session_id;
+}
+
+/** A response body read as JSON of an expected shape (the tests assert the shape). */
+export async function jsonOf<T = Record<string, unknown>>(response: Response): Promise<T> {
+  return (await response.json()) as T;
 }
 
 /** Resolves with what `promise` rejected with; fails the test when it resolved. */

@@ -12,6 +12,7 @@ import {
   APP_C,
   APP_D_DELETED,
   finishedSession,
+  jsonOf,
   rejectionOf,
   type Sandbox,
   startSandbox,
@@ -34,7 +35,10 @@ const b = () => sandbox.client(APP_B.apiKey);
 const c = () => sandbox.client(APP_C.apiKey);
 
 async function tokenFor(sessionId: string, forApplicationId: string, ttl?: number): Promise<string> {
-  const shared = await a().shareSession(sessionId, { for_application_id: forApplicationId, ttl_in_seconds: ttl });
+  const shared = await a().shareSession(sessionId, {
+    for_application_id: forApplicationId,
+    ttl_in_seconds: ttl,
+  });
   return shared.share_token;
 }
 
@@ -42,8 +46,14 @@ describe("share", () => {
   it("mints an HS256 token with the documented claims and a 3600 s default lifetime", async () => {
     const sessionId = await finishedSession(sandbox, APP_A.apiKey, APP_A.kyc);
     const shared = await a().shareSession(sessionId, { for_application_id: APP_B.id });
-    expect(shared).toEqual({ share_token: expect.any(String), for_application_id: APP_B.id, session_kind: "user" });
-    const header = JSON.parse(Buffer.from(shared.share_token.split(".")[0] as string, "base64url").toString());
+    expect(shared).toEqual({
+      share_token: expect.any(String),
+      for_application_id: APP_B.id,
+      session_kind: "user",
+    });
+    const header = JSON.parse(
+      Buffer.from(shared.share_token.split(".")[0] as string, "base64url").toString(),
+    );
     expect(header.alg).toBe("HS256");
     const decoded = decodeShareTokenClaims(shared.share_token);
     if (!decoded.ok) throw new Error("token did not decode");
@@ -96,7 +106,9 @@ describe("share", () => {
       expect(Object.keys((error as DiditValidationError).fields)).toEqual(["ttl_in_seconds"]);
     }
     for (const ttl of [60, 86_400]) {
-      await expect(a().shareSession(sessionId, { for_application_id: APP_B.id, ttl_in_seconds: ttl })).resolves.toBeTruthy();
+      await expect(
+        a().shareSession(sessionId, { for_application_id: APP_B.id, ttl_in_seconds: ttl }),
+      ).resolves.toBeTruthy();
     }
     for (const [ttl, status] of [
       ["900", 200],
@@ -108,7 +120,7 @@ describe("share", () => {
         body: { for_application_id: APP_B.id, ttl_in_seconds: ttl },
       });
       expect(response.status, `ttl ${JSON.stringify(ttl)}`).toBe(status);
-      const body = await response.json();
+      const body = await jsonOf<{ share_token: string }>(response);
       if (status === 200) {
         const decoded = decodeShareTokenClaims(body.share_token);
         expect(decoded.ok && decoded.claims.exp - decoded.claims.iat).toBe(900);
@@ -122,7 +134,10 @@ describe("share", () => {
     const sessionId = await finishedSession(sandbox, APP_A.apiKey, APP_A.kyc);
     const error = await rejectionOf(b().shareSession(sessionId, { for_application_id: APP_C.id }));
     expect(error).toBeInstanceOf(DiditNotFoundError);
-    const response = await sandbox.api("POST", `/v3/session/${sessionId}/share/`, { apiKey: APP_B.apiKey, body: {} });
+    const response = await sandbox.api("POST", `/v3/session/${sessionId}/share/`, {
+      apiKey: APP_B.apiKey,
+      body: {},
+    });
     expect(response.status).toBe(404);
     expect(await response.json()).toEqual({ detail: "Not found." });
   });
@@ -221,7 +236,9 @@ describe("import-shared", () => {
     const tokenForC = await tokenFor(sourceId, APP_C.id);
     const [header, payload, signature] = tokenForC.split(".") as [string, string, string];
     const claims = JSON.parse(Buffer.from(payload, "base64url").toString());
-    const readdressed = Buffer.from(JSON.stringify({ ...claims, for_application_id: APP_B.id })).toString("base64url");
+    const readdressed = Buffer.from(JSON.stringify({ ...claims, for_application_id: APP_B.id })).toString(
+      "base64url",
+    );
     for (const token of [`${header}.${readdressed}.${signature}`, "not-a-jwt", `${header}.${payload}.`]) {
       const error = await rejectionOf(
         b().importSharedSession({ share_token: token, workflow_id: APP_B.kyc, trust_review: true }),
@@ -302,7 +319,7 @@ describe("import-shared", () => {
       body: { share_token: await tokenFor(second, APP_B.id), workflow_id: APP_B.kyc },
     });
     expect(response.status).toBe(201);
-    expect((await response.json()).status).toBe("In Review");
+    expect((await jsonOf(response)).status).toBe("In Review");
   });
 
   it("frees the (source, receiver) pair when the imported copy is deleted", async () => {
@@ -317,7 +334,11 @@ describe("import-shared", () => {
       b().importSharedSession({ share_token: fresh, workflow_id: APP_B.kyc, trust_review: true }),
     ).rejects.toBeInstanceOf(DiditForbiddenError);
     await b().deleteSession(first.session_id);
-    const again = await b().importSharedSession({ share_token: fresh, workflow_id: APP_B.kyc, trust_review: true });
+    const again = await b().importSharedSession({
+      share_token: fresh,
+      workflow_id: APP_B.kyc,
+      trust_review: true,
+    });
     expect(again.shared_from_session).toBe(sourceId);
   });
 
@@ -353,7 +374,9 @@ describe("import-shared", () => {
     const forB = await tokenFor(sourceId, APP_B.id);
     expect(await statusOf(APP_B.apiKey, { share_token: forB, workflow_id: unknownWorkflow })).toBe(404);
     // 7 before 8: a kind mismatch beats "already imported".
-    expect(await statusOf(APP_B.apiKey, { share_token: forB, workflow_id: APP_B.kyc, trust_review: true })).toBe(201);
+    expect(
+      await statusOf(APP_B.apiKey, { share_token: forB, workflow_id: APP_B.kyc, trust_review: true }),
+    ).toBe(201);
     expect(await statusOf(APP_B.apiKey, { share_token: forB, workflow_id: APP_B.kyb })).toBe(400);
     expect(await statusOf(APP_B.apiKey, { share_token: forB, workflow_id: APP_B.kyc })).toBe(403);
     // 5 before 6: a deleted source beats an unknown workflow (both 404; the detail tells them apart).
@@ -363,6 +386,6 @@ describe("import-shared", () => {
       body: { share_token: forC, workflow_id: unknownWorkflow },
     });
     expect(gone.status).toBe(404);
-    expect((await gone.json()).detail).toMatch(/shared session/);
+    expect((await jsonOf(gone)).detail).toMatch(/shared session/);
   });
 });

@@ -20,6 +20,8 @@ declare module "fastify" {
   interface FastifyRequest {
     /** The application whose `x-api-key` authenticated this /v3 request. */
     diditApplication: SandboxApplication | null;
+    /** Set by a latency-only fault: how long to hold the answer back. */
+    faultLatencyMs: number;
   }
 }
 
@@ -50,6 +52,7 @@ const ROUTES: { method: string; pattern: RegExp }[] = [
  */
 export async function diditApiPlugin(app: FastifyInstance, ctx: SandboxContext): Promise<void> {
   app.decorateRequest("diditApplication", null);
+  app.decorateRequest("faultLatencyMs", 0);
 
   app.addHook("onRequest", async (request, reply) => {
     const fault = ctx.faults.take(request.method, pathOf(request));
@@ -58,8 +61,13 @@ export async function diditApiPlugin(app: FastifyInstance, ctx: SandboxContext):
       { fault_id: fault.fault_id, status: fault.status ?? null, latency_ms: fault.latency_ms },
       "injecting fault",
     );
+    if (fault.status === undefined) {
+      // A latency-only fault delays the answer after the route ran, as a slow Didit would: a client
+      // that times out has lost the response, not the effect (API.md §3, client consequence).
+      request.faultLatencyMs = fault.latency_ms;
+      return;
+    }
     if (fault.latency_ms > 0) await sleep(fault.latency_ms);
-    if (fault.status === undefined) return;
     const headers: Record<string, string> = {};
     if (fault.retry_after_seconds !== undefined) headers["retry-after"] = String(fault.retry_after_seconds);
     const body =
@@ -72,6 +80,11 @@ export async function diditApiPlugin(app: FastifyInstance, ctx: SandboxContext):
           ? { detail: "Service temporarily unavailable, try again later." }
           : { detail: "Injected fault." });
     return reply.code(fault.status).headers(headers).send(body);
+  });
+
+  app.addHook("onSend", async (request, _reply, payload) => {
+    if (request.faultLatencyMs > 0) await sleep(request.faultLatencyMs);
+    return payload;
   });
 
   app.addHook("onRequest", async (request) => {

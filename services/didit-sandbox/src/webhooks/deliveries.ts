@@ -53,6 +53,7 @@ export class WebhookDispatcher {
   // Bumped by reset, so answers of attempts started before it are dropped.
   #generation = 0;
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #closing = new AbortController();
 
   constructor(options: WebhookDispatcherOptions) {
     this.#options = options;
@@ -60,7 +61,7 @@ export class WebhookDispatcher {
 
   /** Starts delivering `event` to the application's webhook URL; no URL, no delivery. */
   dispatch(application: SandboxApplication, event: PendingWebhookEvent): WebhookDelivery | undefined {
-    if (!application.webhook_url) return undefined;
+    if (!application.webhook_url || this.#closing.signal.aborted) return undefined;
     const delivery: WebhookDelivery = {
       delivery_id: randomUUID(),
       event_id: event.event_id,
@@ -90,8 +91,10 @@ export class WebhookDispatcher {
     this.#deliveries = [];
   }
 
-  /** Resolves once no attempt is on the wire (graceful shutdown). */
-  async settle(): Promise<void> {
+  /** Graceful shutdown: abandons attempts on the wire and schedules no more. */
+  async close(): Promise<void> {
+    this.#generation += 1;
+    this.#closing.abort();
     await Promise.allSettled([...this.#inFlight]);
   }
 
@@ -119,7 +122,7 @@ export class WebhookDispatcher {
         headers: { "content-type": "application/json", "user-agent": WEBHOOK_USER_AGENT, ...signed.headers },
         body: signed.rawBody,
         redirect: "manual",
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.#closing.signal]),
       });
       statusCode = response.status;
       await response.body?.cancel();
