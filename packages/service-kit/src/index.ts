@@ -25,3 +25,4 @@ export { createRedis, type RedisProfile, redisReadiness } from "./redis.js";
 export { REQUEST_ID_HEADER } from "./request-id.js";
 export { type RunOptions, runService } from "./server.js";
 export { type Closer, installGracefulShutdown, type ShutdownOptions } from "./shutdown.js";
+export { failpoint } from "./failpoints.js";

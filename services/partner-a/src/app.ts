@@ -1,23 +1,29 @@
-import { createApp, type Logger, postgresReadiness, redisReadiness } from "@share-broker/service-kit";
+import { createApp, type ReadinessCheck } from "@share-broker/service-kit";
 import type { FastifyInstance } from "fastify";
-import type { Redis } from "ioredis";
-import type pg from "pg";
-import { type PartnerAConfig, SERVICE_NAME } from "./config.js";
+import { SERVICE_NAME } from "./config.js";
+import type { PartnerAContext } from "./context.js";
+import { auditRoutes } from "./routes/audit.js";
+import { consentRoutes } from "./routes/consents.js";
+import { diditWebhookRoutes } from "./routes/didit-webhooks.js";
+import { shareRoutes } from "./routes/shares.js";
+import { verificationRoutes } from "./routes/verifications.js";
 
-export interface PartnerADependencies {
-  config: PartnerAConfig;
-  logger: Logger;
-  pool: pg.Pool;
-  redis: Redis;
-}
-
-/** partner-a's HTTP application; business routes are registered here as they are built. */
-export async function buildPartnerAApp(deps: PartnerADependencies): Promise<FastifyInstance> {
-  return createApp({
+/** partner-a's HTTP application: the sharer's public API (DESIGN.md §3 steps 1–4 and 6). */
+export async function buildPartnerAApp(
+  ctx: PartnerAContext,
+  readiness: Record<string, ReadinessCheck>,
+): Promise<FastifyInstance> {
+  const app = await createApp({
     service: SERVICE_NAME,
-    logger: deps.logger,
-    apiKeys: deps.config.API_KEYS,
-    rateLimitPerMinute: deps.config.RATE_LIMIT_PER_MINUTE,
-    readiness: { postgres: postgresReadiness(deps.pool), redis: redisReadiness(deps.redis) },
+    logger: ctx.logger,
+    apiKeys: ctx.config.API_KEYS,
+    rateLimitPerMinute: ctx.config.RATE_LIMIT_PER_MINUTE,
+    readiness,
   });
+  await verificationRoutes(app, ctx);
+  await diditWebhookRoutes(app, ctx);
+  await consentRoutes(app, ctx);
+  await shareRoutes(app, ctx);
+  await auditRoutes(app, ctx);
+  return app;
 }

@@ -1,26 +1,105 @@
 import {
+  createEnvelopeOpener,
+  createEnvelopeSealer,
+  ensureDevelopmentKeys,
+  loadPartnerPrivateKeys,
+  loadPartnerRegistry,
+} from "@share-broker/channel";
+import { DiditClient } from "@share-broker/didit";
+import {
   applyDevelopmentEnv,
+  createDrizzle,
   createLogger,
   createPgPool,
   createRedis,
   loadConfigOrExit,
+  postgresReadiness,
+  redisReadiness,
   runService,
 } from "@share-broker/service-kit";
 import { buildPartnerAApp } from "./app.js";
+import { AuditLog } from "./audit/audit-log.js";
+import { AuditRetention } from "./audit/audit-retention.js";
+import { Pseudonymizer } from "./audit/pseudonym.js";
+import { startImportResultsConsumer } from "./channel/import-results-consumer.js";
+import { createOutboundChannel } from "./channel/outbound-channel.js";
+import { systemClock } from "./clock.js";
 import { partnerAConfigSchema, SERVICE_NAME } from "./config.js";
+import * as schema from "./db/schema/index.js";
+import { ShareDispatcher } from "./shares/share-dispatcher.js";
+import { ShareReconciler } from "./shares/share-reconciler.js";
 
 const devEnvFile = applyDevelopmentEnv(SERVICE_NAME);
 const config = loadConfigOrExit(SERVICE_NAME, partnerAConfigSchema);
 const logger = createLogger({
   service: SERVICE_NAME,
   level: config.LOG_LEVEL,
-  secrets: [...config.API_KEYS, config.DIDIT_API_KEY, config.DIDIT_WEBHOOK_SECRET],
+  secrets: [...config.API_KEYS, config.DIDIT_API_KEY, config.DIDIT_WEBHOOK_SECRET, config.PSEUDONYM_SECRET],
 });
 if (devEnvFile) logger.warn({ file: devEnvFile }, "using development defaults for unset variables");
 
-const pool = createPgPool(config.DATABASE_URL, { applicationName: SERVICE_NAME });
-const redis = createRedis(config.REDIS_URL, "producer", logger);
-const app = await buildPartnerAApp({ config, logger, pool, redis });
+// Envelope keys: generated on first run in development, required as files in production.
+const keys =
+  process.env.NODE_ENV === "production"
+    ? await loadPartnerPrivateKeys(config.KEYS_DIR)
+    : (await ensureDevelopmentKeys(config.KEYS_DIR, config.PARTNER_ID)).keys;
+const registry = await loadPartnerRegistry(config.PARTNERS_FILE);
+registry.get(config.PARTNER_ID);
+
+const pool = createPgPool(config.DATABASE_URL, { applicationName: SERVICE_NAME, max: 20 });
+const db = createDrizzle(pool, schema);
+const producerRedis = createRedis(config.REDIS_URL, "producer", logger);
+const workerRedis = createRedis(config.REDIS_URL, "worker", logger);
+const didit = new DiditClient({ baseUrl: config.DIDIT_BASE_URL, apiKey: config.DIDIT_API_KEY });
+const pseudonyms = new Pseudonymizer(config.PSEUDONYM_SECRET);
+const audit = new AuditLog(pseudonyms);
+const clock = systemClock;
+
+const channel = createOutboundChannel({
+  registry,
+  sealer: createEnvelopeSealer({ self: config.PARTNER_ID, keys, registry }),
+  redis: producerRedis,
+  prefix: config.QUEUE_PREFIX,
+  logger,
+});
+const dispatcher = new ShareDispatcher(
+  { db, didit, channel, registry, audit, pseudonyms, clock, logger },
+  {
+    concurrency: config.DISPATCH_CONCURRENCY,
+    leaseSeconds: config.DISPATCH_LEASE_SECONDS,
+    pollMs: config.DISPATCH_POLL_MS,
+    maxAttempts: config.DISPATCH_MAX_ATTEMPTS,
+  },
+);
+const reconciler = new ShareReconciler(
+  { db, channel, audit, logger, wake: () => dispatcher.wake() },
+  {
+    intervalMs: config.RECONCILE_INTERVAL_MS,
+    resultGraceSeconds: config.RESULT_GRACE_SECONDS,
+    redriveAfterSeconds: config.REDRIVE_AFTER_SECONDS,
+    maxRedrives: 3,
+  },
+);
+const results = startImportResultsConsumer({
+  db,
+  audit,
+  opener: createEnvelopeOpener({ self: config.PARTNER_ID, keys, registry }),
+  connection: workerRedis,
+  producerConnection: producerRedis,
+  queueName: registry.get(config.PARTNER_ID).resultsQueue,
+  prefix: config.QUEUE_PREFIX,
+  concurrency: config.DISPATCH_CONCURRENCY,
+  logger,
+});
+const retention = new AuditRetention(db, config.AUDIT_RETENTION_DAYS, logger);
+
+const app = await buildPartnerAApp(
+  { config, logger, db, didit, registry, audit, pseudonyms, clock, dispatcher },
+  { postgres: postgresReadiness(pool), redis: redisReadiness(producerRedis) },
+);
+dispatcher.start();
+reconciler.start();
+retention.start();
 
 await runService({
   app,
@@ -28,8 +107,16 @@ await runService({
   host: config.HOST,
   port: config.PORT,
   shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  // Intake first (HTTP, by runService), then the workers finish their current jobs, then the
+  // connections they used close.
   closers: [
-    { name: "redis", close: () => redis.quit() },
+    { name: "retention", close: async () => retention.stop() },
+    { name: "reconciler", close: () => reconciler.stop() },
+    { name: "dispatcher", close: () => dispatcher.stop() },
+    { name: "results-consumer", close: () => results.close() },
+    { name: "channel", close: () => channel.close() },
+    { name: "didit", close: () => didit.close() },
+    { name: "redis", close: () => Promise.all([producerRedis.quit(), workerRedis.quit()]) },
     { name: "postgres", close: () => pool.end() },
   ],
 });

@@ -1,23 +1,27 @@
-import { createApp, type Logger, postgresReadiness, redisReadiness } from "@share-broker/service-kit";
+import { createApp, type ReadinessCheck } from "@share-broker/service-kit";
 import type { FastifyInstance } from "fastify";
-import type { Redis } from "ioredis";
-import type pg from "pg";
-import { type PartnerBConfig, SERVICE_NAME } from "./config.js";
+import { SERVICE_NAME } from "./config.js";
+import type { PartnerBContext } from "./context.js";
+import { auditRoutes } from "./routes/audit.js";
+import { diditWebhookRoutes } from "./routes/didit-webhooks.js";
+import { importRoutes } from "./routes/imports.js";
+import { policyRoutes } from "./routes/policies.js";
 
-export interface PartnerBDependencies {
-  config: PartnerBConfig;
-  logger: Logger;
-  pool: pg.Pool;
-  redis: Redis;
-}
-
-/** partner-b's HTTP application; business routes are registered here as they are built. */
-export async function buildPartnerBApp(deps: PartnerBDependencies): Promise<FastifyInstance> {
-  return createApp({
+/** partner-b's HTTP application: the importer's public API (DESIGN.md §3 steps 5–7). */
+export async function buildPartnerBApp(
+  ctx: PartnerBContext,
+  readiness: Record<string, ReadinessCheck>,
+): Promise<FastifyInstance> {
+  const app = await createApp({
     service: SERVICE_NAME,
-    logger: deps.logger,
-    apiKeys: deps.config.API_KEYS,
-    rateLimitPerMinute: deps.config.RATE_LIMIT_PER_MINUTE,
-    readiness: { postgres: postgresReadiness(deps.pool), redis: redisReadiness(deps.redis) },
+    logger: ctx.logger,
+    apiKeys: ctx.config.API_KEYS,
+    rateLimitPerMinute: ctx.config.RATE_LIMIT_PER_MINUTE,
+    readiness,
   });
+  await importRoutes(app, ctx);
+  await diditWebhookRoutes(app, ctx);
+  await policyRoutes(app, ctx);
+  await auditRoutes(app, ctx);
+  return app;
 }

@@ -7,11 +7,13 @@ export const auditEvents = pgTable(
     id: bigserial("id", { mode: "bigint" }).primaryKey(),
     occurredAt: timestamp("occurred_at", { withTimezone: true }).notNull().defaultNow(),
     action: text("action").notNull(),
+    // The sharer's pseudonym of the user, as the envelope carried it: partner-b never sees the user id.
     userPseudonym: text("user_pseudonym"),
-    audience: text("audience"),
+    sourcePartner: text("source_partner"),
     purpose: text("purpose"),
     scope: text("scope"),
-    shareId: uuid("share_id"),
+    shareId: text("share_id"),
+    importId: uuid("import_id"),
     tokenId: text("token_id"),
     tokenExpiresAt: timestamp("token_expires_at", { withTimezone: true }),
     outcome: text("outcome").notNull(),
@@ -21,6 +23,7 @@ export const auditEvents = pgTable(
   (table) => [
     index("audit_events_occurred_at_idx").on(table.occurredAt),
     index("audit_events_share_id_idx").on(table.shareId),
+    index("audit_events_import_id_idx").on(table.importId),
     index("audit_events_user_idx").on(table.userPseudonym),
   ],
 );

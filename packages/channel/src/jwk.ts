@@ -1,0 +1,61 @@
+import { importJWK } from "jose";
+import { z } from "zod";
+
+/** Algorithms of the channel. EdDSA and X25519 cost about a third of ES256/P-256 (DESIGN.md §5). */
+export const SIGNING_ALG = "EdDSA";
+export const KEY_MANAGEMENT_ALG = "ECDH-ES+A256KW";
+export const CONTENT_ENCRYPTION_ALG = "A256GCM";
+
+const keyMaterial = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be 32 bytes, base64url-encoded");
+const kid = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._-]+$/, "only letters, digits, '.', '_' and '-'");
+
+export const publicSigningJwkSchema = z.object({
+  kty: z.literal("OKP"),
+  crv: z.literal("Ed25519"),
+  x: keyMaterial,
+  kid,
+  use: z.literal("sig"),
+  alg: z.literal(SIGNING_ALG),
+});
+export const publicEncryptionJwkSchema = z.object({
+  kty: z.literal("OKP"),
+  crv: z.literal("X25519"),
+  x: keyMaterial,
+  kid,
+  use: z.literal("enc"),
+  alg: z.literal(KEY_MANAGEMENT_ALG),
+});
+export const privateSigningJwkSchema = publicSigningJwkSchema.extend({ d: keyMaterial });
+export const privateEncryptionJwkSchema = publicEncryptionJwkSchema.extend({ d: keyMaterial });
+
+export type PublicSigningJwk = z.infer<typeof publicSigningJwkSchema>;
+export type PublicEncryptionJwk = z.infer<typeof publicEncryptionJwkSchema>;
+export type PrivateSigningJwk = z.infer<typeof privateSigningJwkSchema>;
+export type PrivateEncryptionJwk = z.infer<typeof privateEncryptionJwkSchema>;
+export type ChannelJwk = PublicSigningJwk | PublicEncryptionJwk | PrivateSigningJwk | PrivateEncryptionJwk;
+
+/** jose's key type (a WebCrypto CryptoKey), named without the DOM lib. */
+export type ImportedKey = Exclude<Awaited<ReturnType<typeof importJWK>>, Uint8Array>;
+
+/** A key imported once into a CryptoKey, named by the `kid` envelopes refer to it by. */
+export interface KeyHandle {
+  kid: string;
+  key: ImportedKey;
+}
+
+export async function importKeyHandle(jwk: ChannelJwk): Promise<KeyHandle> {
+  const key = await importJWK(jwk, jwk.alg);
+  // Only symmetric JWKs import as bytes; the schemas above admit OKP keys only.
+  if (key instanceof Uint8Array) throw new TypeError(`key ${jwk.kid} is not an asymmetric key`);
+  return { kid: jwk.kid, key };
+}
+
+/** The public half of a private JWK: the `d` member dropped, nothing else. */
+export function toPublicJwk<T extends PrivateSigningJwk | PrivateEncryptionJwk>(jwk: T): Omit<T, "d"> {
+  const { d: _private, ...publicJwk } = jwk;
+  return publicJwk;
+}

@@ -1,0 +1,90 @@
+import { z } from "zod";
+
+/**
+ * What an envelope carries. A→B share offers and B→A import results travel in the same envelope
+ * format; `typ` tells them apart so one can never be replayed as the other.
+ */
+export const ENVELOPE_TYPES = ["share-offer", "import-result"] as const;
+export type EnvelopeType = (typeof ENVELOPE_TYPES)[number];
+
+export function isEnvelopeType(value: unknown): value is EnvelopeType {
+  return typeof value === "string" && (ENVELOPE_TYPES as readonly string[]).includes(value);
+}
+
+// Bounded strings: an envelope is attacker-reachable input once it is decrypted, so no field may be
+// arbitrarily large.
+const text = (max = 256) => z.string().min(1).max(max);
+const isoInstant = z.iso.datetime({ offset: true });
+
+/** W3C trace context, so a share can be followed across both partners' logs. */
+export const traceContextSchema = z.object({
+  traceparent: text(128),
+  tracestate: text(512).optional(),
+});
+
+export const shareOfferPayloadSchema = z.object({
+  share_token: text(8192),
+  session_kind: text(64),
+  purpose: text(512),
+  scope: text(512),
+  consent_id: text(128),
+  recipient_ref: text(256).nullish(),
+  user_pseudonym: text(256),
+  token_expires_at: isoInstant,
+  trace: traceContextSchema.optional(),
+});
+export type ShareOfferPayload = z.infer<typeof shareOfferPayloadSchema>;
+
+export const IMPORT_OUTCOMES = ["imported", "rejected", "failed"] as const;
+export type ImportOutcome = (typeof IMPORT_OUTCOMES)[number];
+
+export const importResultPayloadSchema = z.object({
+  share_id: text(128),
+  outcome: z.enum(IMPORT_OUTCOMES),
+  import_id: text(128).optional(),
+  session_status: text(64).optional(),
+  reason: text(1024).optional(),
+  shared_from_session: text(128).optional(),
+  at: isoInstant,
+  trace: traceContextSchema.optional(),
+});
+export type ImportResultPayload = z.infer<typeof importResultPayloadSchema>;
+
+export const payloadSchemas = {
+  "share-offer": shareOfferPayloadSchema,
+  "import-result": importResultPayloadSchema,
+} as const satisfies Record<EnvelopeType, z.ZodType>;
+
+export interface PayloadByType {
+  "share-offer": ShareOfferPayload;
+  "import-result": ImportResultPayload;
+}
+
+/** Registered claims every envelope carries, signed by the sender. Times are epoch seconds. */
+export interface EnvelopeClaimsBase {
+  /** Sender partner id. */
+  iss: string;
+  /** Receiver partner id. */
+  aud: string;
+  /** Business id of the message (the share id), also the queue job id. */
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+export type ClaimsOf<T extends EnvelopeType> = T extends EnvelopeType
+  ? EnvelopeClaimsBase & { typ: T; payload: PayloadByType[T] }
+  : never;
+
+export type EnvelopeClaims = ClaimsOf<EnvelopeType>;
+
+/** The outer claim set as it arrives; the payload is checked separately, once `typ` is trusted. */
+export const envelopeClaimsSchema = z.object({
+  iss: text(128),
+  aud: text(128),
+  jti: text(128),
+  iat: z.number().int().nonnegative(),
+  exp: z.number().int().nonnegative(),
+  typ: text(64),
+  payload: z.record(z.string(), z.unknown()),
+});

@@ -1,0 +1,180 @@
+import { testRedisUrl, uniqueQueuePrefix } from "@share-broker/testing";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type ChannelConsumer,
+  type ChannelProducer,
+  channelQueuePrefix,
+  createChannelConsumer,
+  createChannelProducer,
+  createDeadLetterQueue,
+  type EnvelopeHandler,
+  UnrecoverableError,
+} from "../src/index.js";
+import { waitFor } from "./support.js";
+
+// The two Redis profiles of service-kit's createRedis(), which this package does not depend on.
+let producerRedis: Redis;
+let workerRedis: Redis;
+const namespace = uniqueQueuePrefix("channel");
+const prefix = channelQueuePrefix(namespace);
+const closers: Array<() => Promise<void>> = [];
+const silent = { warn: () => {}, error: () => {} };
+let queueCount = 0;
+
+beforeAll(() => {
+  producerRedis = new Redis(testRedisUrl(), {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    lazyConnect: true,
+  });
+  workerRedis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+  return producerRedis.connect();
+});
+
+afterAll(async () => {
+  for (const close of closers.reverse()) await close();
+  const keys = await workerRedis.keys(`${prefix}:*`);
+  if (keys.length > 0) await workerRedis.del(...keys);
+  await producerRedis.quit();
+  await workerRedis.quit();
+});
+
+function producer(queueName: string, jobOptions = {}): ChannelProducer {
+  const created = createChannelProducer({
+    connection: producerRedis,
+    queueName,
+    prefix,
+    jobOptions,
+    logger: silent,
+  });
+  closers.push(() => created.close());
+  return created;
+}
+
+function consumer(queueName: string, handler: EnvelopeHandler): ChannelConsumer {
+  const created = createChannelConsumer({
+    connection: workerRedis,
+    queueName,
+    prefix,
+    concurrency: 2,
+    handler,
+    logger: silent,
+  });
+  closers.push(() => created.close());
+  return created;
+}
+
+const nextQueue = () => `inbox-test-${++queueCount}`;
+
+describe("channel queues", () => {
+  it("delivers a job sent under a share id once, and does not add the same id again", async () => {
+    const queueName = nextQueue();
+    const seen: string[] = [];
+    const { worker } = consumer(queueName, async (envelope, job) => {
+      seen.push(`${job.id}:${envelope}`);
+    });
+    const inbox = producer(queueName);
+    expect(await inbox.send("share-1", "envelope-1")).toEqual({ added: true });
+    await waitFor(async () => (await inbox.queue.getJobState("share-1")) === "completed");
+    expect(await inbox.send("share-1", "envelope-1-again")).toEqual({ added: false });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(seen).toEqual(["share-1:envelope-1"]);
+    expect(worker.isRunning()).toBe(true);
+  });
+
+  it("adds a job id sent twice before any consumer runs only once", async () => {
+    const inbox = producer(nextQueue());
+    expect(await inbox.send("share-2", "envelope-a")).toEqual({ added: true });
+    expect(await inbox.send("share-2", "envelope-b")).toEqual({ added: false });
+    expect(await inbox.queue.getWaitingCount()).toBe(1);
+    expect((await inbox.queue.getJob("share-2"))?.data).toEqual({ envelope: "envelope-a" });
+  });
+
+  it("gives jobs attempts with exponential backoff and bounded retention by age and count", async () => {
+    const inbox = producer(nextQueue());
+    await inbox.send("share-3", "envelope");
+    const job = await inbox.queue.getJob("share-3");
+    expect(job?.opts).toMatchObject({
+      attempts: 8,
+      backoff: { type: "exponential", delay: 2_000 },
+      removeOnComplete: { age: 86_400, count: 10_000 },
+      removeOnFail: { age: 604_800, count: 50_000 },
+    });
+  });
+
+  it("does not retry a handler that throws UnrecoverableError", async () => {
+    const queueName = nextQueue();
+    let calls = 0;
+    consumer(queueName, async () => {
+      calls++;
+      throw new UnrecoverableError("token rejected by Didit: 401");
+    });
+    const inbox = producer(queueName, { attempts: 5, backoff: { type: "fixed", delay: 10 } });
+    await inbox.send("share-4", "envelope");
+    await waitFor(async () => (await inbox.queue.getJobState("share-4")) === "failed");
+    const job = await inbox.queue.getJob("share-4");
+    expect(job?.attemptsMade).toBe(1);
+    expect(job?.failedReason).toBe("token rejected by Didit: 401");
+    expect(calls).toBe(1);
+  });
+
+  it("retries a transient error with exponential backoff until it succeeds", async () => {
+    const queueName = nextQueue();
+    const attempts: number[] = [];
+    consumer(queueName, async () => {
+      attempts.push(Date.now());
+      if (attempts.length < 3) throw new Error("Didit answered 503");
+    });
+    const inbox = producer(queueName, { attempts: 4, backoff: { type: "exponential", delay: 200 } });
+    await inbox.send("share-5", "envelope");
+    await waitFor(async () => (await inbox.queue.getJobState("share-5")) === "completed");
+    expect(attempts).toHaveLength(3);
+    const [first, second, third] = attempts as [number, number, number];
+    // 200 ms, then 400 ms; delayed jobs may start a little early or late.
+    expect(second - first).toBeGreaterThanOrEqual(180);
+    expect(third - second).toBeGreaterThanOrEqual(380);
+    expect((await inbox.queue.getJob("share-5"))?.attemptsMade).toBe(3);
+  });
+
+  it("sets envelopes that cannot be opened aside in <queue>-dead, once per job id", async () => {
+    const queueName = nextQueue();
+    const dead = createDeadLetterQueue({ connection: producerRedis, queueName, prefix, logger: silent });
+    closers.push(() => dead.close());
+    expect(dead.queue.name).toBe(`${queueName}-dead`);
+    expect(await dead.sendToDeadLetter("share-6", "envelope", "undecryptable")).toEqual({ added: true });
+    expect(await dead.sendToDeadLetter("share-6", "envelope-again", "undecryptable")).toEqual({
+      added: false,
+    });
+    expect((await dead.queue.getJob("share-6"))?.data).toMatchObject({
+      envelope: "envelope",
+      reason: "undecryptable",
+      source_queue: queueName,
+    });
+  });
+
+  it("keeps every key of a queue under the hash-tagged prefix, so they share one Redis Cluster slot", async () => {
+    const queueName = nextQueue();
+    consumer(queueName, async () => {});
+    const inbox = producer(queueName);
+    await inbox.send("share-7", "envelope");
+    await waitFor(async () => (await inbox.queue.getJobState("share-7")) === "completed");
+    const keys = await workerRedis.keys(`*${queueName}*`);
+    expect(keys.length).toBeGreaterThan(3);
+    for (const key of keys) expect(key.startsWith(`{${namespace}}:${queueName}:`)).toBe(true);
+  });
+
+  it("refuses names that would break keys or the hash tag", () => {
+    expect(() => producer("inbox:a")).toThrow(/BullMQ reserves ':'/);
+    expect(() =>
+      createChannelProducer({ connection: producerRedis, queueName: "inbox-a", prefix: "share-broker" }),
+    ).toThrow(/hash tag/);
+    expect(() => channelQueuePrefix("a}b")).toThrow();
+  });
+
+  it("refuses job ids BullMQ would reject or misread", async () => {
+    const inbox = producer(nextQueue());
+    await expect(inbox.send("share:1", "envelope")).rejects.toThrow(/invalid job id/);
+    await expect(inbox.send("12345", "envelope")).rejects.toThrow(/not an integer/);
+  });
+});

@@ -1,0 +1,18 @@
+import { index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+
+/** A user's explicit consent: who, to whom, why, what, until when, with what evidence. */
+export const consents = pgTable(
+  "consents",
+  {
+    consentId: uuid("consent_id").primaryKey(),
+    userId: text("user_id").notNull(),
+    audience: text("audience").notNull(),
+    purpose: text("purpose").notNull(),
+    scope: text("scope").notNull(),
+    evidence: jsonb("evidence").notNull().default({}),
+    grantedAt: timestamp("granted_at", { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    withdrawnAt: timestamp("withdrawn_at", { withTimezone: true }),
+  },
+  (table) => [index("consents_user_idx").on(table.userId)],
+);

@@ -1,0 +1,42 @@
+import { index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+
+/**
+ * A share: accepted → minted → sent → imported | rejected | expired | failed | cancelled.
+ * The share token itself is never stored: only its SHA-256 (token_hash) and a short id for audit.
+ */
+export const shares = pgTable(
+  "shares",
+  {
+    shareId: uuid("share_id").primaryKey(),
+    consentId: uuid("consent_id").notNull(),
+    userId: text("user_id").notNull(),
+    sessionId: uuid("session_id").notNull(),
+    audience: text("audience").notNull(),
+    purpose: text("purpose").notNull(),
+    scope: text("scope").notNull(),
+    recipientRef: text("recipient_ref"),
+    ttlSeconds: integer("ttl_seconds").notNull(),
+    status: text("status").notNull(),
+    reason: text("reason"),
+    tokenHash: text("token_hash"),
+    tokenId: text("token_id"),
+    tokenExpiresAt: timestamp("token_expires_at", { withTimezone: true }),
+    sentAt: timestamp("sent_at", { withTimezone: true }),
+    // Re-sends after the channel lost the message (Redis flushed, result never came back).
+    redrives: integer("redrives").notNull().default(0),
+    lastRedriveAt: timestamp("last_redrive_at", { withTimezone: true }),
+    importStatus: text("import_status"),
+    importSessionStatus: text("import_session_status"),
+    importReason: text("import_reason"),
+    importAt: timestamp("import_at", { withTimezone: true }),
+    idempotencyKey: text("idempotency_key"),
+    requestHash: text("request_hash"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    uniqueIndex("shares_idempotency_key_idx").on(table.idempotencyKey),
+    index("shares_consent_idx").on(table.consentId),
+    index("shares_status_idx").on(table.status),
+  ],
+);

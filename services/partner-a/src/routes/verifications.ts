@@ -1,0 +1,115 @@
+import { AppError, errorBodySchema } from "@share-broker/service-kit";
+import type { FastifyInstance } from "fastify";
+import type { PartnerAContext } from "../context.js";
+import { verificationSessions } from "../db/schema/index.js";
+import { toUpstreamError } from "../didit-errors.js";
+import { latestSessionOf } from "../verifications/latest-session.js";
+
+const userIdSchema = { type: "string", minLength: 1, maxLength: 256 } as const;
+
+export async function verificationRoutes(app: FastifyInstance, ctx: PartnerAContext): Promise<void> {
+  app.post(
+    "/v1/verifications",
+    {
+      schema: {
+        body: {
+          type: "object",
+          required: ["user_id", "kind"],
+          additionalProperties: false,
+          properties: { user_id: userIdSchema, kind: { type: "string", enum: ["first", "reauth"] } },
+        },
+        response: {
+          201: {
+            type: "object",
+            properties: {
+              session_id: { type: "string" },
+              url: { type: "string" },
+              status: { type: "string" },
+              workflow_id: { type: "string" },
+            },
+          },
+          "4xx": errorBodySchema,
+          "5xx": errorBodySchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { user_id, kind } = request.body as { user_id: string; kind: "first" | "reauth" };
+      const workflowId =
+        kind === "first"
+          ? ctx.config.DIDIT_FIRST_VERIFICATION_WORKFLOW_ID
+          : ctx.config.DIDIT_REUSABLE_KYC_WORKFLOW_ID;
+      let created: Awaited<ReturnType<typeof ctx.didit.createSession>>;
+      try {
+        created = await ctx.didit.createSession({ workflow_id: workflowId, vendor_data: user_id });
+      } catch (error) {
+        throw toUpstreamError(error);
+      }
+      const now = new Date();
+      await ctx.db.transaction(async (tx) => {
+        // Didit returns the same unfinished session for the same vendor_data, hence the upsert.
+        await tx
+          .insert(verificationSessions)
+          .values({
+            sessionId: created.session_id,
+            userId: user_id,
+            kind,
+            workflowId,
+            status: created.status,
+            url: created.url,
+            statusAt: now,
+          })
+          .onConflictDoUpdate({
+            target: verificationSessions.sessionId,
+            set: { url: created.url, updatedAt: now },
+          });
+        await ctx.audit.record(tx, {
+          action: "verification.created",
+          outcome: created.status,
+          userId: user_id,
+          requestId: request.id,
+          details: { session_id: created.session_id, kind },
+        });
+      });
+      return reply.code(201).send({
+        session_id: created.session_id,
+        url: created.url,
+        status: created.status,
+        workflow_id: workflowId,
+      });
+    },
+  );
+
+  app.get(
+    "/v1/users/:user_id/verification",
+    {
+      schema: {
+        params: { type: "object", required: ["user_id"], properties: { user_id: userIdSchema } },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              user_id: { type: "string" },
+              session_id: { type: "string" },
+              status: { type: "string" },
+              updated_at: { type: "string" },
+            },
+          },
+          "4xx": errorBodySchema,
+        },
+      },
+    },
+    async (request) => {
+      const { user_id } = request.params as { user_id: string };
+      const session = await latestSessionOf(ctx.db, user_id);
+      if (!session)
+        throw new AppError(404, "verification_not_found", "This user has no verification session.");
+      return {
+        user_id,
+        session_id: session.sessionId,
+        status: session.status,
+        updated_at: session.updatedAt.toISOString(),
+      };
+    },
+  );
+}

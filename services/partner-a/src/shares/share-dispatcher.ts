@@ -1,0 +1,277 @@
+import { createHash } from "node:crypto";
+import type { PartnerRegistry } from "@share-broker/channel";
+import { type DiditClient, DiditError, decodeShareTokenClaims, shareTokenId } from "@share-broker/didit";
+import { failpoint, type Logger } from "@share-broker/service-kit";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import type { AuditLog } from "../audit/audit-log.js";
+import type { Pseudonymizer } from "../audit/pseudonym.js";
+import type { OutboundChannel } from "../channel/outbound-channel.js";
+import type { Clock } from "../clock.js";
+import type { Database } from "../db/database.js";
+import { consents, shareDispatches, shares } from "../db/schema/index.js";
+
+export interface DispatcherOptions {
+  concurrency: number;
+  leaseSeconds: number;
+  pollMs: number;
+  maxAttempts: number;
+}
+
+interface Claimed {
+  shareId: string;
+  attempts: number;
+}
+
+type ShareRow = typeof shares.$inferSelect;
+
+/** Backoff between mint attempts on transient Didit errors: 1 s, 2 s, 4 s … capped at 60 s. */
+function backoffSeconds(attempts: number): number {
+  return Math.min(60, 2 ** Math.max(0, attempts - 1));
+}
+
+/**
+ * Drains the outbox (share_dispatches): mints the Didit share token right before sending, seals
+ * it, and puts it on the audience's inbox queue with jobId = share id. Rows are leased, so a
+ * dispatcher that dies mid-way (after minting, before enqueueing) leaves a row another pass
+ * re-drives once the lease lapses; the receiver's dedup on share id makes a resend harmless.
+ */
+export class ShareDispatcher {
+  #running = false;
+  #wakeUp: (() => void) | undefined;
+  #loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly deps: {
+      db: Database;
+      didit: DiditClient;
+      channel: OutboundChannel;
+      registry: PartnerRegistry;
+      audit: AuditLog;
+      pseudonyms: Pseudonymizer;
+      clock: Clock;
+      logger: Logger;
+    },
+    private readonly options: DispatcherOptions,
+  ) {}
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#loop = this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.wake();
+    await this.#loop;
+  }
+
+  /** Called after a share is accepted, so it goes out now rather than at the next poll. */
+  wake(): void {
+    this.#wakeUp?.();
+  }
+
+  async #run(): Promise<void> {
+    while (this.#running) {
+      let claimed: Claimed[] = [];
+      try {
+        claimed = await this.#claim(this.options.concurrency);
+        await Promise.all(claimed.map((row) => this.#dispatchSafely(row)));
+      } catch (error) {
+        this.deps.logger.error({ err: error }, "dispatcher pass failed");
+      }
+      if (claimed.length < this.options.concurrency && this.#running) await this.#idle();
+    }
+  }
+
+  #idle(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.options.pollMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wakeUp = done;
+    });
+  }
+
+  async #claim(limit: number): Promise<Claimed[]> {
+    const result = await this.deps.db.execute<{ share_id: string; attempts: number }>(sql`
+      update share_dispatches set leased_until = now() + make_interval(secs => ${this.options.leaseSeconds}),
+             attempts = attempts + 1
+      where share_id in (
+        select share_id from share_dispatches
+        where due_at <= now() and (leased_until is null or leased_until < now())
+        order by due_at limit ${limit} for update skip locked)
+      returning share_id, attempts`);
+    return result.rows.map((row) => ({ shareId: row.share_id, attempts: row.attempts }));
+  }
+
+  async #dispatchSafely(claimed: Claimed): Promise<void> {
+    try {
+      await this.#dispatch(claimed);
+    } catch (error) {
+      // Unexpected (e.g. Postgres or Redis down): keep the row and try again after a backoff.
+      this.deps.logger.error({ err: error, share_id: claimed.shareId }, "dispatch failed; will retry");
+      await this.#reschedule(claimed, String((error as Error).message ?? error)).catch(() => undefined);
+    }
+  }
+
+  async #dispatch(claimed: Claimed): Promise<void> {
+    const { db } = this.deps;
+    const [row] = await db
+      .select({ share: shares, consent: consents })
+      .from(shares)
+      .innerJoin(consents, eq(consents.consentId, shares.consentId))
+      .where(eq(shares.shareId, claimed.shareId));
+    if (!row || !["accepted", "minted", "sent"].includes(row.share.status)) {
+      await db.delete(shareDispatches).where(eq(shareDispatches.shareId, claimed.shareId));
+      return;
+    }
+    const { share, consent } = row;
+    const now = this.deps.clock.now();
+    if (share.status !== "sent" && (consent.withdrawnAt || consent.expiresAt <= now)) {
+      await this.#finish(share, "cancelled", consent.withdrawnAt ? "consent_withdrawn" : "consent_expired");
+      return;
+    }
+    const partner = this.deps.registry.find(share.audience);
+    if (!partner) {
+      await this.#finish(share, "failed", "audience_not_configured");
+      return;
+    }
+
+    let token: string;
+    try {
+      ({ share_token: token } = await this.deps.didit.shareSession(share.sessionId, {
+        for_application_id: partner.diditApplicationId,
+        ttl_in_seconds: share.ttlSeconds,
+      }));
+    } catch (error) {
+      if (error instanceof DiditError && error.retryable && claimed.attempts < this.options.maxAttempts) {
+        await this.#reschedule(claimed, `didit ${error.status ?? "network"}: ${error.message}`);
+        return;
+      }
+      const reason =
+        error instanceof DiditError ? `didit_share_failed_${error.status ?? "network"}` : "mint_failed";
+      this.deps.logger.warn(
+        { err: error, share_id: share.shareId },
+        "minting the share token failed for good",
+      );
+      await this.#finish(share, "failed", reason);
+      return;
+    }
+    const claims = decodeShareTokenClaims(token);
+    const tokenExpiresAt = claims.ok
+      ? new Date(claims.claims.exp * 1000)
+      : new Date(now.getTime() + share.ttlSeconds * 1000);
+    const minted = await this.#recordMint(share, token, tokenExpiresAt);
+    if (!minted) return;
+    failpoint("after-mint");
+    await this.#send(minted, token, tokenExpiresAt, claims.ok ? claims.claims.session_kind : "user");
+  }
+
+  async #recordMint(share: ShareRow, token: string, tokenExpiresAt: Date): Promise<ShareRow | undefined> {
+    const tokenHash = createHash("sha256").update(token).digest("hex");
+    return this.deps.db.transaction(async (tx) => {
+      const [updated] = await tx
+        .update(shares)
+        .set({
+          status: sql`case when ${shares.status} = 'sent' then 'sent' else 'minted' end`,
+          tokenHash,
+          tokenId: shareTokenId(token),
+          tokenExpiresAt,
+          updatedAt: sql`now()`,
+        })
+        .where(and(eq(shares.shareId, share.shareId), inArray(shares.status, ["accepted", "minted", "sent"])))
+        .returning();
+      if (!updated) {
+        await tx.delete(shareDispatches).where(eq(shareDispatches.shareId, share.shareId));
+        return undefined;
+      }
+      await this.deps.audit.record(tx, {
+        ...this.#auditContext(updated),
+        action: "share.minted",
+        outcome: share.status === "sent" ? "reminted_for_redrive" : "minted",
+      });
+      return updated;
+    });
+  }
+
+  async #send(share: ShareRow, token: string, tokenExpiresAt: Date, sessionKind: "user" | "business") {
+    await this.deps.db.transaction(async (tx) => {
+      // The row lock orders this against a consent withdrawal: the share is sent or cancelled, not both.
+      const [locked] = await tx.select().from(shares).where(eq(shares.shareId, share.shareId)).for("update");
+      if (!locked || !["minted", "sent"].includes(locked.status)) {
+        await tx.delete(shareDispatches).where(eq(shareDispatches.shareId, share.shareId));
+        return;
+      }
+      const { added } = await this.deps.channel.sendShareOffer({
+        audience: share.audience,
+        shareId: share.shareId,
+        expiresAt: tokenExpiresAt,
+        redrive: locked.status === "sent",
+        payload: {
+          share_token: token,
+          session_kind: sessionKind,
+          purpose: share.purpose,
+          scope: share.scope,
+          consent_id: share.consentId,
+          recipient_ref: share.recipientRef ?? undefined,
+          user_pseudonym: this.deps.pseudonyms.of(share.userId),
+          token_expires_at: tokenExpiresAt.toISOString(),
+        },
+      });
+      await tx
+        .update(shares)
+        .set({ status: "sent", sentAt: sql`coalesce(${shares.sentAt}, now())`, updatedAt: sql`now()` })
+        .where(eq(shares.shareId, share.shareId));
+      await tx.delete(shareDispatches).where(eq(shareDispatches.shareId, share.shareId));
+      await this.deps.audit.record(tx, {
+        ...this.#auditContext(share),
+        action: locked.status === "sent" ? "share.redriven" : "share.sent",
+        outcome: added ? "enqueued" : "already_queued",
+      });
+    });
+  }
+
+  async #finish(share: ShareRow, status: "failed" | "cancelled", reason: string): Promise<void> {
+    await this.deps.db.transaction(async (tx) => {
+      const [updated] = await tx
+        .update(shares)
+        .set({ status, reason, updatedAt: sql`now()` })
+        .where(and(eq(shares.shareId, share.shareId), inArray(shares.status, ["accepted", "minted"])))
+        .returning();
+      await tx.delete(shareDispatches).where(eq(shareDispatches.shareId, share.shareId));
+      if (updated) {
+        await this.deps.audit.record(tx, {
+          ...this.#auditContext(updated),
+          action: status === "failed" ? "share.failed" : "share.cancelled",
+          outcome: reason,
+        });
+      }
+    });
+  }
+
+  async #reschedule(claimed: Claimed, lastError: string): Promise<void> {
+    await this.deps.db
+      .update(shareDispatches)
+      .set({
+        dueAt: sql`now() + make_interval(secs => ${backoffSeconds(claimed.attempts)})`,
+        leasedUntil: null,
+        lastError: lastError.slice(0, 500),
+      })
+      .where(eq(shareDispatches.shareId, claimed.shareId));
+  }
+
+  #auditContext(share: ShareRow) {
+    return {
+      userId: share.userId,
+      audience: share.audience,
+      purpose: share.purpose,
+      scope: share.scope,
+      shareId: share.shareId,
+      tokenId: share.tokenId,
+      tokenExpiresAt: share.tokenExpiresAt,
+    };
+  }
+}

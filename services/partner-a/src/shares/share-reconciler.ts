@@ -1,0 +1,151 @@
+import type { Logger } from "@share-broker/service-kit";
+import { and, eq, isNull, lt, or, sql } from "drizzle-orm";
+import type { AuditLog } from "../audit/audit-log.js";
+import type { OutboundChannel } from "../channel/outbound-channel.js";
+import type { Database } from "../db/database.js";
+import { shareDispatches, shares } from "../db/schema/index.js";
+
+export interface ReconcilerOptions {
+  intervalMs: number;
+  resultGraceSeconds: number;
+  redriveAfterSeconds: number;
+  maxRedrives: number;
+}
+
+/**
+ * Postgres is the truth and Redis only a transport. Each pass:
+ * 1. gives every accepted or minted share an outbox row again if it lost one;
+ * 2. re-sends a sent share whose offer Redis no longer holds, or whose offer was consumed but
+ *    whose result never came back (the receiver dedups on share id and answers again);
+ * 3. expires sent shares never acknowledged by their token expiry plus a grace period.
+ */
+export class ShareReconciler {
+  #timer: NodeJS.Timeout | undefined;
+  #pass: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly deps: {
+      db: Database;
+      channel: OutboundChannel;
+      audit: AuditLog;
+      logger: Logger;
+      wake: () => void;
+    },
+    private readonly options: ReconcilerOptions,
+  ) {}
+
+  start(): void {
+    this.#timer = setInterval(() => {
+      if (this.#pass) return;
+      this.#pass = this.runOnce()
+        .catch((error) => this.deps.logger.error({ err: error }, "reconciler pass failed"))
+        .finally(() => {
+          this.#pass = undefined;
+        });
+    }, this.options.intervalMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#pass;
+  }
+
+  async runOnce(): Promise<{ requeued: number; redriven: number; expired: number }> {
+    const requeued = await this.#requeueOrphans();
+    const redriven = await this.#redriveLost();
+    const expired = await this.#expireUnacknowledged();
+    if (requeued + redriven > 0) this.deps.wake();
+    if (requeued + redriven + expired > 0) {
+      this.deps.logger.info({ requeued, redriven, expired }, "reconciler pass");
+    }
+    return { requeued, redriven, expired };
+  }
+
+  async #requeueOrphans(): Promise<number> {
+    const result = await this.deps.db.execute(sql`
+      insert into share_dispatches (share_id)
+      select share_id from shares s
+      where s.status in ('accepted', 'minted')
+        and not exists (select 1 from share_dispatches d where d.share_id = s.share_id)
+      on conflict do nothing`);
+    return result.rowCount ?? 0;
+  }
+
+  async #redriveLost(): Promise<number> {
+    const { db, channel } = this.deps;
+    const candidates = await db
+      .select()
+      .from(shares)
+      .where(
+        and(
+          eq(shares.status, "sent"),
+          lt(shares.sentAt, sql`now() - make_interval(secs => ${this.options.redriveAfterSeconds})`),
+          sql`${shares.tokenExpiresAt} > now()`,
+          lt(shares.redrives, this.options.maxRedrives),
+          or(
+            isNull(shares.lastRedriveAt),
+            lt(shares.lastRedriveAt, sql`now() - make_interval(secs => ${this.options.redriveAfterSeconds})`),
+          ),
+        ),
+      )
+      .limit(500);
+    let redriven = 0;
+    for (const share of candidates) {
+      const state = await channel.inboxJobState(share.audience, share.shareId);
+      if (state === "pending") continue;
+      await db.transaction(async (tx) => {
+        const [updated] = await tx
+          .update(shares)
+          .set({ redrives: sql`${shares.redrives} + 1`, lastRedriveAt: sql`now()` })
+          .where(and(eq(shares.shareId, share.shareId), eq(shares.status, "sent")))
+          .returning();
+        if (!updated) return;
+        await tx.insert(shareDispatches).values({ shareId: share.shareId }).onConflictDoNothing();
+        await this.deps.audit.record(tx, {
+          action: "share.redrive_scheduled",
+          outcome: `offer_${state}`,
+          userId: share.userId,
+          audience: share.audience,
+          purpose: share.purpose,
+          scope: share.scope,
+          shareId: share.shareId,
+          tokenId: share.tokenId,
+          tokenExpiresAt: share.tokenExpiresAt,
+        });
+        redriven += 1;
+      });
+    }
+    return redriven;
+  }
+
+  async #expireUnacknowledged(): Promise<number> {
+    return this.deps.db.transaction(async (tx) => {
+      const expired = await tx
+        .update(shares)
+        .set({ status: "expired", reason: "no_result_before_token_expiry", updatedAt: sql`now()` })
+        .where(
+          and(
+            eq(shares.status, "sent"),
+            sql`${shares.tokenExpiresAt} + make_interval(secs => ${this.options.resultGraceSeconds}) < now()`,
+          ),
+        )
+        .returning();
+      await this.deps.audit.recordMany(
+        tx,
+        expired.map((share) => ({
+          action: "share.expired",
+          outcome: "no_result_before_token_expiry",
+          userId: share.userId,
+          audience: share.audience,
+          purpose: share.purpose,
+          scope: share.scope,
+          shareId: share.shareId,
+          tokenId: share.tokenId,
+          tokenExpiresAt: share.tokenExpiresAt,
+        })),
+      );
+      return expired.length;
+    });
+  }
+}

@@ -1,0 +1,46 @@
+import type { Executor } from "../db/database.js";
+import { auditEvents } from "../db/schema/index.js";
+
+export interface AuditEntry {
+  action: string;
+  outcome: string;
+  /** The sharer's pseudonym of the user, from the envelope. */
+  userPseudonym?: string | null;
+  sourcePartner?: string | null;
+  purpose?: string | null;
+  scope?: string | null;
+  shareId?: string | null;
+  importId?: string | null;
+  /** A hash prefix of the share token (shareTokenId), never the token. */
+  tokenId?: string | null;
+  tokenExpiresAt?: Date | null;
+  requestId?: string | null;
+  details?: Record<string, unknown>;
+}
+
+/** Writes audit events inside the caller's transaction, so an effect and its audit land together. */
+export class AuditLog {
+  async record(executor: Executor, entry: AuditEntry): Promise<void> {
+    await this.recordMany(executor, [entry]);
+  }
+
+  async recordMany(executor: Executor, entries: AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await executor.insert(auditEvents).values(
+      entries.map((entry) => ({
+        action: entry.action,
+        outcome: entry.outcome,
+        userPseudonym: entry.userPseudonym ?? null,
+        sourcePartner: entry.sourcePartner ?? null,
+        purpose: entry.purpose ?? null,
+        scope: entry.scope ?? null,
+        shareId: entry.shareId ?? null,
+        importId: entry.importId ?? null,
+        tokenId: entry.tokenId ?? null,
+        tokenExpiresAt: entry.tokenExpiresAt ?? null,
+        requestId: entry.requestId ?? null,
+        details: entry.details ?? {},
+      })),
+    );
+  }
+}

@@ -1,0 +1,67 @@
+import {
+  bigserial,
+  boolean,
+  index,
+  integer,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+/**
+ * One row per share offer received: received → importing → imported | rejected | failed.
+ * (source_partner, share_id) is unique, so a redelivered offer finds its first receipt. The share
+ * token itself is never stored: only its SHA-256 (token_hash) and a short id for audit.
+ */
+export const imports = pgTable(
+  "imports",
+  {
+    importId: uuid("import_id").primaryKey(),
+    // Insertion order, for newest-first cursor pagination.
+    seq: bigserial("seq", { mode: "bigint" }).notNull(),
+    sourcePartner: text("source_partner").notNull(),
+    shareId: text("share_id").notNull(),
+    status: text("status").notNull(),
+    reason: text("reason"),
+    userPseudonym: text("user_pseudonym"),
+    purpose: text("purpose"),
+    scope: text("scope"),
+    consentId: text("consent_id"),
+    recipientRef: text("recipient_ref"),
+    sessionKind: text("session_kind"),
+    // recipient_ref, or a new B user id chosen at receipt, so every retry imports for the same user.
+    vendorData: text("vendor_data").notNull(),
+    tokenHash: text("token_hash").notNull(),
+    tokenId: text("token_id").notNull(),
+    tokenExpiresAt: timestamp("token_expires_at", { withTimezone: true }).notNull(),
+    // From the token's unverified claims: used only to recognise our own imported copy when reconciling.
+    claimedSourceSession: text("claimed_source_session"),
+    workflowId: uuid("workflow_id"),
+    trustReview: boolean("trust_review"),
+    policyVersion: text("policy_version"),
+    diditSessionId: uuid("didit_session_id"),
+    diditStatus: text("didit_status"),
+    // When Didit produced the status we hold: older webhook events never win.
+    diditStatusAt: timestamp("didit_status_at", { withTimezone: true }),
+    sharedFromSession: text("shared_from_session"),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    // The delivery (BullMQ job id) working on the import, and until when others must keep off.
+    leaseOwner: text("lease_owner"),
+    leasedUntil: timestamp("leased_until", { withTimezone: true }),
+    reviewDecision: text("review_decision"),
+    reviewRequestedAt: timestamp("review_requested_at", { withTimezone: true }),
+    receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
+    decidedAt: timestamp("decided_at", { withTimezone: true }),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    uniqueIndex("imports_source_share_idx").on(table.sourcePartner, table.shareId),
+    uniqueIndex("imports_seq_idx").on(table.seq),
+    uniqueIndex("imports_didit_session_idx").on(table.diditSessionId),
+    index("imports_vendor_data_idx").on(table.vendorData),
+    index("imports_status_idx").on(table.status),
+  ],
+);
