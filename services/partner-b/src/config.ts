@@ -44,7 +44,10 @@ export const partnerBConfigSchema = z.object({
   ),
   IMPORT_RETRY_MAX_MS: env.positiveInt(60_000, "longest wait between two import attempts"),
   RESULT_POLL_MS: env.positiveInt(500, "milliseconds between result outbox polls when idle"),
-  RESULT_LEASE_SECONDS: env.positiveInt(30, "seconds a result sender holds a result before another may send it"),
+  RESULT_LEASE_SECONDS: env.positiveInt(
+    30,
+    "seconds a result sender holds a result before another may send it",
+  ),
   RESULT_TTL_SECONDS: env.positiveInt(7 * DAY, "lifetime of an import-result envelope, in seconds"),
   RECONCILE_INTERVAL_MS: env.positiveInt(5_000, "milliseconds between reconciler passes"),
   STALE_IMPORT_GRACE_SECONDS: env.positiveInt(

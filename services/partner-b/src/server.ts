@@ -48,12 +48,19 @@ async function orExit<T>(what: string, load: () => Promise<T>): Promise<T> {
   }
 }
 
-const fromRepoRoot = (path: string) => (isAbsolute(path) ? path : join(findRepoRoot() ?? process.cwd(), path));
+const fromRepoRoot = (path: string) =>
+  isAbsolute(path) ? path : join(findRepoRoot() ?? process.cwd(), path);
 const registry = await orExit("partner registry", () => loadPartnerRegistry(config.PARTNERS_FILE));
 const self = await orExit("partner registry", async () => registry.get(config.PARTNER_ID));
 const policy = await orExit("import policy", () => loadImportPolicy(fromRepoRoot(config.POLICIES_FILE)));
 const envelopes = await orExit("envelope keys", () =>
-  loadEnvelopeCrypto({ partnerId: config.PARTNER_ID, keysDir: config.KEYS_DIR, registry, production, logger }),
+  loadEnvelopeCrypto({
+    partnerId: config.PARTNER_ID,
+    keysDir: config.KEYS_DIR,
+    registry,
+    production,
+    logger,
+  }),
 );
 
 const pool = createPgPool(config.DATABASE_URL, { applicationName: SERVICE_NAME });
@@ -134,7 +141,18 @@ const reconciler = new ImportReconciler(
 const retention = new AuditRetention(db, config.AUDIT_RETENTION_DAYS, logger);
 
 const app = await buildPartnerBApp(
-  { config, logger, db, didit, registry, self, policy, audit, clock: systemClock, results: { wake: wakeResults } },
+  {
+    config,
+    logger,
+    db,
+    didit,
+    registry,
+    self,
+    policy,
+    audit,
+    clock: systemClock,
+    results: { wake: wakeResults },
+  },
   { postgres: postgresReadiness(pool), redis: redisReadiness(producerRedis) },
 );
 

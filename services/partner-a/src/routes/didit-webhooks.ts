@@ -45,7 +45,12 @@ export async function diditWebhookRoutes(app: FastifyInstance, ctx: PartnerACont
         }
         const event = verification.event;
         if (!isSessionEvent(event)) return { status: "ignored" };
-        return { status: await applySessionEvent(ctx.db, ctx.audit, event, request.id) };
+        const outcome = await applySessionEvent(ctx.db, ctx.audit, event, request.id);
+        request.log.info(
+          { event_id: event.event_id, session_id: event.session_id, session_status: event.status, outcome },
+          "didit webhook",
+        );
+        return { status: outcome };
       },
     );
   });

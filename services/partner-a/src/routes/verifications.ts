@@ -57,7 +57,8 @@ export async function verificationRoutes(app: FastifyInstance, ctx: PartnerACont
             workflowId,
             status: created.status,
             url: created.url,
-            statusAt: now,
+            // The creation answer is the initial state, not an event: any webhook for it is newer.
+            statusAt: new Date(0),
           })
           .onConflictDoUpdate({
             target: verificationSessions.sessionId,

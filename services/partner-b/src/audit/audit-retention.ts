@@ -1,5 +1,5 @@
-import { sql } from "drizzle-orm";
 import type { Logger } from "@share-broker/service-kit";
+import { sql } from "drizzle-orm";
 import type { Database } from "../db/database.js";
 
 const DAY_MS = 86_400_000;

@@ -1,4 +1,4 @@
-import { isFinished, type SessionWebhookEvent } from "@share-broker/didit";
+import { SessionStatus, type SessionWebhookEvent } from "@share-broker/didit";
 import { eq, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { Database } from "../db/database.js";
@@ -8,9 +8,13 @@ import { importAuditContext } from "./import-row.js";
 
 export type EventOutcome = "applied" | "duplicate" | "superseded" | "unchanged" | "ignored";
 
-/** When two events carry the same second, a finished status outranks an unfinished one. */
+/**
+ * Didit stamps whole seconds, and a review often lands in the second the copy was imported. For
+ * equal times the later step of an import's life wins: a decision over "In Review" over the rest.
+ */
 function rank(status: string): number {
-  return isFinished(status) ? 1 : 0;
+  if (status === SessionStatus.Approved || status === SessionStatus.Declined) return 2;
+  return status === SessionStatus.InReview ? 1 : 0;
 }
 
 function eventTime(event: SessionWebhookEvent): Date {
@@ -44,7 +48,10 @@ export async function applySessionEvent(
     if (inserted.length === 0) return { outcome: "duplicate", resultQueued: false };
 
     const record = async (outcome: Exclude<EventOutcome, "duplicate">, resultQueued = false) => {
-      await tx.update(webhookEvents).set({ applied: outcome }).where(eq(webhookEvents.eventId, event.event_id));
+      await tx
+        .update(webhookEvents)
+        .set({ applied: outcome })
+        .where(eq(webhookEvents.eventId, event.event_id));
       return { outcome, resultQueued };
     };
     const [current] = await tx
@@ -59,7 +66,9 @@ export async function applySessionEvent(
     const previousAt = current.diditStatusAt ?? new Date(0);
     const newer =
       at > previousAt ||
-      (at.getTime() === previousAt.getTime() && rank(event.status) > rank(current.diditStatus ?? ""));
+      (at.getTime() === previousAt.getTime() &&
+        event.status !== current.diditStatus &&
+        rank(event.status) >= rank(current.diditStatus ?? ""));
     if (!newer) return record("superseded");
     const [updated] = await tx
       .update(imports)

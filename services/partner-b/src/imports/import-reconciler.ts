@@ -75,7 +75,12 @@ export class ImportReconciler {
       try {
         const found = await findImportedCopy(this.deps.didit, this.deps.store, this.deps.db, row);
         if (found.kind === "copy") {
-          if (await this.deps.store.recordImported(row.importId, found.copy, { reconciled: true, by: RECONCILER })) {
+          if (
+            await this.deps.store.recordImported(row.importId, found.copy, {
+              reconciled: true,
+              by: RECONCILER,
+            })
+          ) {
             imported += 1;
           }
         } else if (

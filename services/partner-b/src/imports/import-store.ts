@@ -4,7 +4,12 @@ import type { AuditLog } from "../audit/audit-log.js";
 import type { Database, Executor } from "../db/database.js";
 import { imports } from "../db/schema/index.js";
 import { enqueueResult, hasPendingResult } from "../results/result-outbox.js";
-import { importAuditContext, type ImportRow, isTerminalImportState, OPEN_IMPORT_STATES } from "./import-row.js";
+import {
+  type ImportRow,
+  importAuditContext,
+  isTerminalImportState,
+  OPEN_IMPORT_STATES,
+} from "./import-row.js";
 
 /** What partner-b learnt from an opened share offer; the token itself lives only in memory. */
 export interface ReceivedOffer {
@@ -175,8 +180,16 @@ export class ImportStore {
   ): Promise<ImportRow | undefined> {
     return this.#finish(
       importId,
-      { status, reason, ...(typeof details.error === "string" ? { lastError: details.error.slice(0, 500) } : {}) },
-      () => ({ action: status === "rejected" ? "import.rejected" : "import.failed", outcome: reason, details }),
+      {
+        status,
+        reason,
+        ...(typeof details.error === "string" ? { lastError: details.error.slice(0, 500) } : {}),
+      },
+      () => ({
+        action: status === "rejected" ? "import.rejected" : "import.failed",
+        outcome: reason,
+        details,
+      }),
     );
   }
 

@@ -66,7 +66,11 @@ export function importView(row: ImportRow) {
       ? { version: row.policyVersion, workflow_id: row.workflowId, trust_review: row.trustReview }
       : null,
     didit: row.diditSessionId
-      ? { session_id: row.diditSessionId, status: row.diditStatus, shared_from_session: row.sharedFromSession }
+      ? {
+          session_id: row.diditSessionId,
+          status: row.diditStatus,
+          shared_from_session: row.sharedFromSession,
+        }
       : null,
     review: row.reviewDecision
       ? { decision: row.reviewDecision, requested_at: iso(row.reviewRequestedAt) }

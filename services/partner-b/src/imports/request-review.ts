@@ -5,7 +5,7 @@ import type { AuditLog } from "../audit/audit-log.js";
 import type { Database } from "../db/database.js";
 import { imports } from "../db/schema/index.js";
 import { toUpstreamError } from "../didit-errors.js";
-import { importAuditContext, type ImportRow } from "./import-row.js";
+import { type ImportRow, importAuditContext } from "./import-row.js";
 
 export type ReviewDecision = "Approved" | "Declined";
 
@@ -49,10 +49,18 @@ export async function requestReview(
     )
     .returning();
   if (!claimed) {
-    throw new AppError(409, "review_pending", "A review of this import is already waiting for Didit's answer.");
+    throw new AppError(
+      409,
+      "review_pending",
+      "A review of this import is already waiting for Didit's answer.",
+    );
   }
   const context = { ...importAuditContext(claimed), requestId: input.requestId };
-  const details = { decision: input.decision, comment: input.comment ?? null, didit_session_id: row.diditSessionId };
+  const details = {
+    decision: input.decision,
+    comment: input.comment ?? null,
+    didit_session_id: row.diditSessionId,
+  };
   try {
     await didit.updateSessionStatus(row.diditSessionId, {
       new_status: input.decision,
@@ -64,7 +72,12 @@ export async function requestReview(
         .update(imports)
         .set({ reviewDecision: null, reviewRequestedAt: null })
         .where(eq(imports.importId, row.importId));
-      await audit.record(tx, { ...context, action: "import.review_failed", outcome: input.decision, details });
+      await audit.record(tx, {
+        ...context,
+        action: "import.review_failed",
+        outcome: input.decision,
+        details,
+      });
     });
     throw toUpstreamError(error);
   }

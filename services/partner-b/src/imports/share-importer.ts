@@ -22,14 +22,14 @@ import {
 import { failpoint, type Logger } from "@share-broker/service-kit";
 import { DelayedError, UnrecoverableError } from "bullmq";
 import type { AuditLog } from "../audit/audit-log.js";
-import { channelJobId } from "../channel/job-ids.js";
 import type { InboxJob } from "../channel/inbox-worker.js";
+import { channelJobId } from "../channel/job-ids.js";
 import type { Clock } from "../clock.js";
 import type { Database } from "../db/database.js";
 import type { ImportPolicy } from "../policies/import-policy.js";
 import { findImportedCopy } from "./find-imported-copy.js";
 import type { ImportRow } from "./import-row.js";
-import { type ImportStore, type ReceivedOffer } from "./import-store.js";
+import type { ImportStore, ReceivedOffer } from "./import-store.js";
 
 export interface ShareImporterOptions {
   inboxQueue: string;
@@ -95,11 +95,18 @@ export class ShareImporter {
     const decoded = decodeShareTokenClaims(shareToken);
     const tokenClaims = decoded.ok ? decoded.claims : undefined;
     const offer = receivedOffer(claims, shareToken, tokenClaims);
-    const log = this.deps.logger.child({ share_id: offer.shareId, source: offer.sourcePartner, job_id: jobId });
+    const log = this.deps.logger.child({
+      share_id: offer.shareId,
+      source: offer.sourcePartner,
+      job_id: jobId,
+    });
 
     const receipt = await this.deps.store.receive(offer, jobId);
     if (receipt.kind === "finished") {
-      log.info({ import_id: receipt.row.importId, resent: receipt.resent }, "replayed offer; result sent again");
+      log.info(
+        { import_id: receipt.row.importId, resent: receipt.resent },
+        "replayed offer; result sent again",
+      );
       if (receipt.resent) this.deps.wakeResults();
       return;
     }
@@ -119,7 +126,11 @@ export class ShareImporter {
   }
 
   /** Refusals that need no Didit call. The claims are unverified: they may only refuse, never accept. */
-  #earlyRefusal(row: ImportRow, claims: ShareTokenClaims | undefined, hasPolicy: boolean): string | undefined {
+  #earlyRefusal(
+    row: ImportRow,
+    claims: ShareTokenClaims | undefined,
+    hasPolicy: boolean,
+  ): string | undefined {
     if (!hasPolicy) return REJECTION.noPolicy;
     if (!claims) return REJECTION.tokenInvalid;
     if (claims.for_application_id.toLowerCase() !== this.deps.self.diditApplicationId.toLowerCase()) {
@@ -163,7 +174,10 @@ export class ShareImporter {
       { job_id: jobId, attempt: row.attempts, reconciled: false },
     );
     if (recorded) this.deps.wakeResults();
-    log.info({ import_id: row.importId, didit_session_id: imported.session_id, status: imported.status }, "imported");
+    log.info(
+      { import_id: row.importId, didit_session_id: imported.session_id, status: imported.status },
+      "imported",
+    );
   }
 
   async #onImportError(
@@ -176,10 +190,16 @@ export class ShareImporter {
   ): Promise<void> {
     // Not Didit's answer (e.g. our database): BullMQ retries the job with its own backoff.
     if (!(error instanceof DiditError)) throw error;
-    const details = { job_id: jobId, attempt: row.attempts, didit_status: error.status, error: error.message };
+    const details = {
+      job_id: jobId,
+      attempt: row.attempts,
+      didit_status: error.status,
+      error: error.message,
+    };
     if (error.retryable) return this.#retryLater(row, error, jobId, job, token, log);
     if (error instanceof DiditAuthError) return this.#reject(row, REJECTION.tokenInvalid, details);
-    if (error instanceof DiditForbiddenError) return this.#reconcileForbidden(row, error, jobId, job, token, log);
+    if (error instanceof DiditForbiddenError)
+      return this.#reconcileForbidden(row, error, jobId, job, token, log);
     // Didit checks the source session before the workflow (API.md §3 rows 5–6), and a 404 does not
     // say which one it was. The policy file is checked at start, so the source is the likely cause.
     if (error instanceof DiditNotFoundError) return this.#reject(row, REJECTION.sourceGone, details);
@@ -204,7 +224,8 @@ export class ShareImporter {
     try {
       found = await findImportedCopy(this.deps.didit, this.deps.store, this.deps.db, row);
     } catch (error) {
-      if (error instanceof DiditError && error.retryable) return this.#retryLater(row, error, jobId, job, token, log);
+      if (error instanceof DiditError && error.retryable)
+        return this.#retryLater(row, error, jobId, job, token, log);
       throw error;
     }
     const details = { job_id: jobId, attempt: row.attempts, didit_status: 403, error: forbidden.message };
@@ -214,7 +235,10 @@ export class ShareImporter {
         reconciled: true,
       });
       if (recorded) this.deps.wakeResults();
-      log.info({ import_id: row.importId, didit_session_id: found.copy.sessionId }, "import reconciled after 403");
+      log.info(
+        { import_id: row.importId, didit_session_id: found.copy.sessionId },
+        "import reconciled after 403",
+      );
       return;
     }
     const extra = found.kind === "recorded_elsewhere" ? { already_imported_by: found.importId } : {};
@@ -231,7 +255,10 @@ export class ShareImporter {
     log: Logger,
   ): Promise<void> {
     const retryAfterSeconds = error instanceof DiditRateLimitError ? error.retryAfterSeconds : null;
-    const backoffMs = Math.min(this.options.retryBaseMs * 2 ** Math.max(0, row.attempts - 1), this.options.retryMaxMs);
+    const backoffMs = Math.min(
+      this.options.retryBaseMs * 2 ** Math.max(0, row.attempts - 1),
+      this.options.retryMaxMs,
+    );
     const delayMs = retryAfterSeconds !== null ? retryAfterSeconds * 1000 : backoffMs;
     const retryAt = new Date(this.deps.clock.now().getTime() + delayMs);
     const reason = `didit ${error.status ?? "network"}: ${error.message}`;
@@ -246,7 +273,10 @@ export class ShareImporter {
       return;
     }
     await this.deps.store.recordRetry(row, jobId, retryAt, this.options.leaseSeconds, reason);
-    log.warn({ import_id: row.importId, attempt: row.attempts, retry_in_ms: delayMs, err: error }, "import will be retried");
+    log.warn(
+      { import_id: row.importId, attempt: row.attempts, retry_in_ms: delayMs, err: error },
+      "import will be retried",
+    );
     // Without the lock token the job cannot be re-delayed; BullMQ's own backoff retries it instead.
     if (token === undefined) throw error;
     await job.moveToDelayed(retryAt.getTime(), token);
@@ -269,7 +299,11 @@ export class ShareImporter {
       outcome: rejection.reason,
       sourcePartner: rejection.sender ?? null,
       shareId: rejection.jti ?? null,
-      details: { job_id: jobId, queue: this.options.inboxQueue, sender_proven: rejection.sender !== undefined },
+      details: {
+        job_id: jobId,
+        queue: this.options.inboxQueue,
+        sender_proven: rejection.sender !== undefined,
+      },
     });
     this.deps.logger.warn({ job_id: jobId, reason: rejection.reason }, "envelope refused; dead-lettered");
     throw new UnrecoverableError(`envelope refused: ${rejection.reason}`);

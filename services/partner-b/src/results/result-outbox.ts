@@ -27,7 +27,12 @@ export function resultPayloadOf(row: ImportRow, at: Date): ImportResultPayload {
  * row lock (it numbers results per import). The first result's job id is the share id; later ones
  * (status refreshes, re-sends) add their sequence number.
  */
-export async function enqueueResult(tx: Executor, row: ImportRow, kind: ResultKind, at: Date): Promise<string> {
+export async function enqueueResult(
+  tx: Executor,
+  row: ImportRow,
+  kind: ResultKind,
+  at: Date,
+): Promise<string> {
   const [last] = await tx
     .select({ seq: sql<number | null>`max(${resultOutbox.seq})` })
     .from(resultOutbox)

@@ -2,10 +2,10 @@ import type { EnvelopeSealer, ImportResultPayload } from "@share-broker/channel"
 import type { Logger } from "@share-broker/service-kit";
 import { eq, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
+import type { ResultsChannel } from "../channel/results-channel.js";
 import type { Database } from "../db/database.js";
 import { imports, resultOutbox } from "../db/schema/index.js";
 import { importAuditContext } from "../imports/import-row.js";
-import type { ResultsChannel } from "../channel/results-channel.js";
 
 export interface ResultSenderOptions {
   batchSize: number;
@@ -171,7 +171,9 @@ export class ResultSender {
       if (!marked) return;
       const [importRow] = await tx.select().from(imports).where(eq(imports.importId, row.importId));
       await this.deps.audit.record(tx, {
-        ...(importRow ? importAuditContext(importRow) : { shareId: row.payload.share_id, importId: row.importId }),
+        ...(importRow
+          ? importAuditContext(importRow)
+          : { shareId: row.payload.share_id, importId: row.importId }),
         sourcePartner: row.sourcePartner,
         action: "result.sent",
         outcome: row.payload.outcome,
@@ -186,7 +188,12 @@ export class ResultSender {
       });
     });
     this.deps.logger.info(
-      { share_id: row.payload.share_id, import_id: row.importId, job_id: row.jobId, outcome: row.payload.outcome },
+      {
+        share_id: row.payload.share_id,
+        import_id: row.importId,
+        job_id: row.jobId,
+        outcome: row.payload.outcome,
+      },
       "import result sent",
     );
   }

@@ -1,5 +1,5 @@
 import { AppError, errorBodySchema } from "@share-broker/service-kit";
-import { type SQL, and, desc, eq, lt } from "drizzle-orm";
+import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import type { FastifyInstance } from "fastify";
 import type { PartnerBContext } from "../context.js";
 import { auditEvents } from "../db/schema/index.js";

@@ -18,7 +18,9 @@ const REJECTIONS = {
 export async function diditWebhookRoutes(app: FastifyInstance, ctx: PartnerBContext): Promise<void> {
   await app.register(async (scope) => {
     scope.removeContentTypeParser("application/json");
-    scope.addContentTypeParser("application/json", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
+    scope.addContentTypeParser("application/json", { parseAs: "buffer" }, (_request, body, done) =>
+      done(null, body),
+    );
     scope.post(
       "/v1/webhooks/didit",
       {

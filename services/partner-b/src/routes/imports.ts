@@ -126,7 +126,10 @@ export async function importRoutes(app: FastifyInstance, ctx: PartnerBContext): 
         requestId: request.id,
         ...(body.comment ? { comment: body.comment } : {}),
       });
-      request.log.info({ import_id: id, share_id: row.shareId, decision: body.decision }, "review sent to Didit");
+      request.log.info(
+        { import_id: id, share_id: row.shareId, decision: body.decision },
+        "review sent to Didit",
+      );
       // The decided status arrives by webhook; until then Didit's status is still In Review.
       return reply.code(202).send({ import_id: id, decision: body.decision, didit_status: row.diditStatus });
     },

@@ -1,0 +1,83 @@
+import { expect } from "vitest";
+import { eventually, newUserId, type PartnerProcess, sandboxOf, type World } from "./world.js";
+
+/** A user of partner-a whose latest Didit session finished with `status` (webhook applied). */
+export async function verifiedUser(
+  world: World,
+  partnerA: PartnerProcess,
+  status = "Approved",
+): Promise<string> {
+  const userId = newUserId();
+  const created = await partnerA.call("POST", "/v1/verifications", { user_id: userId, kind: "first" });
+  expect(created.status).toBe(201);
+  const { session_id } = (await created.json()) as { session_id: string };
+  if (status !== "Not Started") {
+    const completed = await sandboxOf(world).control("POST", `/sandbox/sessions/${session_id}/complete`, {
+      status,
+    });
+    expect(completed.status).toBe(200);
+    await eventually(
+      async () => {
+        const response = await partnerA.call("GET", `/v1/users/${userId}/verification`);
+        const body = (await response.json()) as { status?: string };
+        return body.status === status ? true : undefined;
+      },
+      10_000,
+      `webhook applying ${status}`,
+    ).catch((error) => {
+      const tail = partnerA.output().split("\n").slice(-20).join("\n");
+      throw new Error(`${(error as Error).message}\n--- partner-a, last lines ---\n${tail}`);
+    });
+  }
+  return userId;
+}
+
+export async function consentFor(
+  partnerA: PartnerProcess,
+  userId: string,
+  overrides: Record<string, unknown> = {},
+): Promise<string> {
+  const response = await partnerA.call("POST", "/v1/consents", {
+    user_id: userId,
+    audience: "partner-b",
+    purpose: "onboarding",
+    scope: "kyc",
+    evidence: { method: "checkbox", text_version: "v1" },
+    ...overrides,
+  });
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { consent_id: string }).consent_id;
+}
+
+export async function shareOf(partnerA: PartnerProcess, shareId: string) {
+  return (await (await partnerA.call("GET", `/v1/shares/${shareId}`)).json()) as {
+    status: string;
+    reason: string | null;
+    expires_at: string | null;
+    import: { status: string; session_status: string | null; reason: string | null } | null;
+  };
+}
+
+export async function shareReaches(
+  partnerA: PartnerProcess,
+  shareId: string,
+  status: string,
+  timeoutMs = 15_000,
+) {
+  return eventually(
+    async () => {
+      const share = await shareOf(partnerA, shareId);
+      return share.status === status ? share : undefined;
+    },
+    timeoutMs,
+    `share ${shareId} reaching ${status}`,
+  );
+}
+
+export async function auditOf(partnerA: PartnerProcess, query: string) {
+  const response = await partnerA.call("GET", `/v1/audit?${query}`);
+  expect(response.status).toBe(200);
+  return (
+    (await response.json()) as { events: Array<{ action: string; outcome: string; token_id: string | null }> }
+  ).events;
+}
