@@ -1,18 +1,40 @@
+import type { ServiceProcess } from "@share-broker/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type PartnerName, startPartner, testKeys } from "./support/services.js";
+import {
+  ALL_SECRETS,
+  API_KEYS,
+  createWorld,
+  type PartnerProcess,
+  startSandbox,
+  startWorldPartner,
+  type World,
+} from "./support/world.js";
 
-const partners: PartnerName[] = ["partner-a", "partner-b"];
+const partners = ["partner-a", "partner-b"] as const;
+type PartnerName = (typeof partners)[number];
+
+let world: World;
+let sandbox: ServiceProcess;
+beforeAll(async () => {
+  world = await createWorld();
+  sandbox = await startSandbox(world);
+});
+afterAll(async () => {
+  await sandbox?.stop();
+});
+
+const startPartner = (name: PartnerName, options: Parameters<typeof startWorldPartner>[2] = {}) =>
+  startWorldPartner(world, name, options);
 
 describe.each(partners)("%s as a real process", (name) => {
-  let service: Awaited<ReturnType<typeof startPartner>>;
-  const apiKey = testKeys[name].api;
+  let service: PartnerProcess;
+  const apiKey = API_KEYS[name];
 
   beforeAll(async () => {
     service = await startPartner(name);
   });
   afterAll(async () => {
     await service?.stop();
-    await service?.dropDatabase();
   });
 
   it("answers /healthz 200 and /readyz 200 with Postgres and Redis ok", async () => {
@@ -48,7 +70,7 @@ describe.each(partners)("%s as a real process", (name) => {
     expect(code).toBe(0);
     const output = service.output();
     expect(output).toContain("shutdown complete");
-    for (const secret of [apiKey, testKeys[name].didit, testKeys[name].webhook, "not-the-key-123456"]) {
+    for (const secret of [...ALL_SECRETS, "not-the-key-123456"]) {
       expect(output).not.toContain(secret);
     }
   });
@@ -61,7 +83,6 @@ describe.each(partners)("%s misconfigured or cut off", (name) => {
       waitFor: false,
     });
     const { code } = await service.exited;
-    await service.dropDatabase();
     expect(code).toBe(1);
     const stderr = service.stderr.join("\n");
     expect(stderr).toContain("DIDIT_WEBHOOK_SECRET is missing");
@@ -82,7 +103,6 @@ describe.each(partners)("%s misconfigured or cut off", (name) => {
       expect(body.checks.redis).toMatch(/redis connection is/);
     } finally {
       await service.stop();
-      await service.dropDatabase();
     }
   });
 

@@ -81,7 +81,8 @@ describe("imports that outlive their token", () => {
     await player.loseInbox();
     // As if the token's 900 s had passed while partner-b was down.
     await db.query(
-      "update imports set token_expires_at = now() - interval '10 seconds' where share_id = $1",
+      `update imports set token_expires_at = now() - interval '10 seconds',
+         leased_until = now() - interval '5 seconds' where share_id = $1`,
       [offer.shareId],
     );
 

@@ -1,0 +1,253 @@
+import { randomUUID } from "node:crypto";
+import type { ServiceProcess } from "@share-broker/testing";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { auditOf, consentFor, shareOf, shareReaches, verifiedUser } from "../support/partner-a-flow.js";
+import {
+  ALL_SECRETS,
+  actAs,
+  createWorld,
+  eventually,
+  flushChannel,
+  type PartnerProcess,
+  queueOf,
+  startSandbox,
+  startWorldPartner,
+  type World,
+} from "../support/world.js";
+
+let world: World;
+let sandbox: ServiceProcess;
+let inbox: ReturnType<typeof queueOf>;
+let results: ReturnType<typeof queueOf>;
+
+beforeAll(async () => {
+  world = await createWorld();
+  sandbox = await startSandbox(world);
+  inbox = queueOf(world, "inbox-partner-b");
+  results = queueOf(world, "results-partner-a");
+});
+afterAll(async () => {
+  await inbox?.close();
+  await results?.close();
+  await sandbox?.stop();
+});
+
+async function sql<T = Record<string, unknown>>(
+  url: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+async function acceptShare(partnerA: PartnerProcess): Promise<string> {
+  const userId = await verifiedUser(world, partnerA);
+  const consentId = await consentFor(partnerA, userId);
+  const response = await partnerA.call("POST", "/v1/shares", { consent_id: consentId });
+  expect(response.status).toBe(202);
+  return ((await response.json()) as { share_id: string }).share_id;
+}
+
+async function inboxJobsFor(shareId: string) {
+  return (await inbox.jobs()).filter((job) => job.id === shareId);
+}
+
+describe("partner-a survives crashes and Redis loss", () => {
+  it("re-drives a share whose dispatcher was killed between mint and enqueue: exactly one job", async () => {
+    const crashing = await startWorldPartner(world, "partner-a", {
+      env: { FAILPOINTS: "after-mint", DISPATCH_LEASE_SECONDS: "1" },
+    });
+    const shareId = await acceptShare(crashing);
+    const { signal } = await crashing.exited;
+    expect(signal).toBe("SIGKILL");
+    expect(crashing.stderr.join("\n")).toContain("failpoint after-mint reached");
+    const [stored] = await sql<{ status: string }>(
+      crashing.databaseUrl,
+      "select status from shares where share_id = $1",
+      [shareId],
+    );
+    expect(stored?.status).toBe("minted");
+    expect(await inboxJobsFor(shareId)).toHaveLength(0);
+
+    const restarted = await startWorldPartner(world, "partner-a", {
+      databaseUrl: crashing.databaseUrl,
+      env: { DISPATCH_LEASE_SECONDS: "1" },
+    });
+    try {
+      await shareReaches(restarted, shareId, "sent");
+      expect(await inboxJobsFor(shareId)).toHaveLength(1);
+      const actions = (await auditOf(restarted, `share_id=${shareId}`)).map((event) => event.action);
+      expect(actions.filter((action) => action === "share.minted")).toHaveLength(2);
+      expect(actions.filter((action) => action === "share.sent")).toHaveLength(1);
+    } finally {
+      await restarted.stop();
+    }
+  });
+
+  it("re-sends a sent share whose offer Redis lost, once, and expires it if nobody answers", async () => {
+    const partnerA = await startWorldPartner(world, "partner-a", {
+      env: { REDRIVE_AFTER_SECONDS: "1", RESULT_GRACE_SECONDS: "1" },
+    });
+    try {
+      const shareId = await acceptShare(partnerA);
+      await shareReaches(partnerA, shareId, "sent");
+      expect(await flushChannel(world)).toBeGreaterThan(0);
+      expect(await inboxJobsFor(shareId)).toHaveLength(0);
+      await eventually(
+        async () => ((await inboxJobsFor(shareId)).length === 1 ? true : undefined),
+        15_000,
+        "redrive",
+      );
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect(await inboxJobsFor(shareId)).toHaveLength(1);
+      const actions = (await auditOf(partnerA, `share_id=${shareId}`)).map((event) => event.action);
+      expect(actions).toContain("share.redrive_scheduled");
+      expect(actions).toContain("share.redriven");
+
+      // Nobody ever answers: once the token has expired (moved into the past here) plus the grace, it expires.
+      await sql(
+        partnerA.databaseUrl,
+        "update shares set token_expires_at = now() - interval '2 seconds' where share_id = $1",
+        [shareId],
+      );
+      const expired = await shareReaches(partnerA, shareId, "expired");
+      expect(expired.reason).toBe("no_result_before_token_expiry");
+    } finally {
+      await partnerA.stop();
+    }
+  });
+
+  it("applies partner-b's signed result once, and dead-letters forged or misaddressed ones", async () => {
+    const partnerA = await startWorldPartner(world, "partner-a");
+    try {
+      const shareId = await acceptShare(partnerA);
+      await shareReaches(partnerA, shareId, "sent");
+      const asB = await actAs(world, "partner-b");
+      const asC = await actAs(world, "partner-c");
+      const result = {
+        share_id: shareId,
+        outcome: "imported" as const,
+        import_id: randomUUID(),
+        session_status: "Approved",
+        at: new Date().toISOString(),
+      };
+      const expiresAt = new Date(Date.now() + 60_000);
+      const fromB = await asB.sealer.seal({
+        to: "partner-a",
+        typ: "import-result",
+        jti: shareId,
+        expiresAt,
+        payload: result,
+      });
+      // C is a configured partner but not this share's audience; it may not report on it.
+      const fromC = await asC.sealer.seal({
+        to: "partner-a",
+        typ: "import-result",
+        jti: shareId,
+        expiresAt,
+        payload: { ...result, outcome: "rejected", reason: "forbidden" },
+      });
+      const tampered = `${fromB.slice(0, -4)}AAAA`;
+      await results.queue.add("envelope", { envelope: tampered }, { jobId: `${shareId}-tampered` });
+      await results.queue.add("envelope", { envelope: fromC }, { jobId: `${shareId}-c` });
+      await results.queue.add("envelope", { envelope: fromB }, { jobId: `${shareId}-1` });
+      await results.queue.add("envelope", { envelope: fromB }, { jobId: `${shareId}-2` });
+
+      const imported = await shareReaches(partnerA, shareId, "imported");
+      expect(imported.import).toMatchObject({ status: "imported", session_status: "Approved" });
+      await eventually(async () => {
+        const actions = (await auditOf(partnerA, `share_id=${shareId}`)).map((event) => event.action);
+        return actions.includes("share.result_rejected") ? actions : undefined;
+      });
+      const actions = (await auditOf(partnerA, `share_id=${shareId}`)).map((event) => event.action);
+      expect(actions.filter((action) => action === "share.result")).toHaveLength(1);
+      const dead = queueOf(world, "results-partner-a-dead");
+      try {
+        await eventually(
+          async () => ((await dead.jobs()).length >= 1 ? true : undefined),
+          10_000,
+          "dead letter",
+        );
+        expect((await dead.jobs()).map((job) => job.id)).toContain(`${shareId}-tampered`);
+      } finally {
+        await dead.close();
+      }
+      expect((await shareOf(partnerA, shareId)).status).toBe("imported");
+    } finally {
+      await partnerA.stop();
+    }
+  });
+
+  it("keeps the audit trail append-only and purges only events past retention", async () => {
+    const partnerA = await startWorldPartner(world, "partner-a");
+    await partnerA.stop();
+    await sql(partnerA.databaseUrl, "insert into audit_events (action, outcome) values ('probe', 'x')");
+    await expect(sql(partnerA.databaseUrl, "update audit_events set outcome = 'x'")).rejects.toThrow(
+      /append-only/,
+    );
+    await expect(sql(partnerA.databaseUrl, "delete from audit_events")).rejects.toThrow(/append-only/);
+    await sql(
+      partnerA.databaseUrl,
+      "insert into audit_events (occurred_at, action, outcome) values (now() - interval '6 years', 'ancient', 'x'), (now() - interval '4 years', 'old', 'x')",
+    );
+    const restarted = await startWorldPartner(world, "partner-a", { databaseUrl: partnerA.databaseUrl });
+    try {
+      await eventually(async () => {
+        const rows = await sql<{ action: string }>(
+          restarted.databaseUrl,
+          "select action from audit_events where action in ('ancient', 'old')",
+        );
+        return rows.length === 1 ? rows : undefined;
+      });
+      const rows = await sql<{ action: string }>(
+        restarted.databaseUrl,
+        "select action from audit_events where action in ('ancient', 'old')",
+      );
+      expect(rows.map((row) => row.action)).toEqual(["old"]);
+    } finally {
+      await restarted.stop();
+    }
+  });
+
+  it("stores no share token, API key or secret in any table, and logs none", async () => {
+    const partnerA = await startWorldPartner(world, "partner-a");
+    let token = "";
+    try {
+      const shareId = await acceptShare(partnerA);
+      await shareReaches(partnerA, shareId, "sent");
+      const job = (await inboxJobsFor(shareId))[0];
+      const opened = await (await actAs(world, "partner-b")).opener.open(job?.data.envelope, "share-offer");
+      if (!opened.ok) throw new Error(`envelope did not open: ${opened.reason}`);
+      token = opened.claims.payload.share_token;
+      expect(token.length).toBeGreaterThan(40);
+    } finally {
+      await partnerA.stop();
+    }
+    const tables = await sql<{ table_name: string }>(
+      partnerA.databaseUrl,
+      "select table_name from information_schema.tables where table_schema = 'public'",
+    );
+    expect(tables.length).toBeGreaterThanOrEqual(6);
+    let dump = "";
+    for (const { table_name } of tables) {
+      const rows = await sql(
+        partnerA.databaseUrl,
+        `select row_to_json(t)::text as row from "${table_name}" t`,
+      );
+      dump += rows.map((row) => String(row.row)).join("\n");
+    }
+    expect(dump).toContain("share.sent");
+    const output = partnerA.output();
+    for (const secret of [token, ...ALL_SECRETS]) {
+      expect(dump).not.toContain(secret);
+      expect(output).not.toContain(secret);
+    }
+  });
+});
