@@ -1,4 +1,4 @@
-import type { ServiceProcess } from "@share-broker/testing";
+import { readJson, type ServiceProcess } from "@share-broker/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ALL_SECRETS,
@@ -41,7 +41,7 @@ describe.each(partners)("%s as a real process", (name) => {
     expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${service.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: "ready", checks: { postgres: "ok", redis: "ok" } });
+    expect(await readJson(ready)).toEqual({ status: "ready", checks: { postgres: "ok", redis: "ok" } });
   });
 
   it("answers /metrics without a key", async () => {
@@ -54,7 +54,7 @@ describe.each(partners)("%s as a real process", (name) => {
     const without = await fetch(`${service.url}/v1/anything`, { headers: { "x-request-id": "req-401" } });
     expect(without.status).toBe(401);
     expect(without.headers.get("x-request-id")).toBe("req-401");
-    expect((await without.json()).error.code).toBe("unauthenticated");
+    expect((await readJson(without)).error.code).toBe("unauthenticated");
     const wrong = await fetch(`${service.url}/v1/anything`, {
       headers: { authorization: "Bearer not-the-key-123456" },
     });
@@ -98,7 +98,7 @@ describe.each(partners)("%s misconfigured or cut off", (name) => {
     try {
       const response = await fetch(`${service.url}/readyz`);
       expect(response.status).toBe(503);
-      const body = await response.json();
+      const body = await readJson(response);
       expect(body.status).toBe("not_ready");
       expect(body.checks.redis).toMatch(/redis connection is/);
     } finally {
@@ -114,7 +114,7 @@ describe.each(partners)("%s misconfigured or cut off", (name) => {
     try {
       const response = await fetch(`${service.url}/readyz`);
       expect(response.status).toBe(503);
-      expect((await response.json()).checks.postgres).toMatch(/ECONNREFUSED|connect/);
+      expect((await readJson(response)).checks.postgres).toMatch(/ECONNREFUSED|connect/);
     } finally {
       await service.stop();
     }

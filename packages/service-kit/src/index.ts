@@ -12,6 +12,7 @@ export {
 } from "./db.js";
 export { applyDevelopmentEnv, findRepoRoot } from "./dev-env.js";
 export { AppError, type ErrorBody, ErrorCode, errorBodySchema, handleError, toAppError } from "./errors.js";
+export { failpoint } from "./failpoints.js";
 export type { ReadinessCheck } from "./health.js";
 export {
   createLogger,
@@ -25,4 +26,3 @@ export { createRedis, type RedisProfile, redisReadiness } from "./redis.js";
 export { REQUEST_ID_HEADER } from "./request-id.js";
 export { type RunOptions, runService } from "./server.js";
 export { type Closer, installGracefulShutdown, type ShutdownOptions } from "./shutdown.js";
-export { failpoint } from "./failpoints.js";

@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
 import {
   type ServiceProcess,
+  readJson,
   startServiceProcess,
   testPostgresUrl,
   testRedisUrl,
@@ -25,7 +26,7 @@ function kitEnv(overrides: Record<string, string> = {}) {
 /** Polls /readyz until the named check reports ok (connections come up a moment after listen). */
 async function untilCheckOk(url: string, check: string): Promise<void> {
   for (let attempt = 0; attempt < 50; attempt += 1) {
-    const body = await (await fetch(`${url}/readyz`)).json();
+    const body = await readJson(await fetch(`${url}/readyz`));
     if (body.checks?.[check] === "ok") return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -57,17 +58,17 @@ describe("a service built on service-kit, as a real process", () => {
   it("answers /healthz and /readyz without an API key", async () => {
     const health = await fetch(`${kit.url}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: "ok" });
+    expect(await readJson(health)).toEqual({ status: "ok" });
     const ready = await fetch(`${kit.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: "ready", checks: { postgres: "ok", redis: "ok" } });
+    expect(await readJson(ready)).toEqual({ status: "ready", checks: { postgres: "ok", redis: "ok" } });
   });
 
   it("rejects a request without an API key with 401 unauthenticated", async () => {
     const response = await fetch(`${kit.url}/echo`, { method: "POST", headers: json, body: '{"name":"x"}' });
     expect(response.status).toBe(401);
     expect(response.headers.get("www-authenticate")).toMatch(/^Bearer/);
-    expect((await response.json()).error.code).toBe("unauthenticated");
+    expect((await readJson(response)).error.code).toBe("unauthenticated");
   });
 
   it("rejects a wrong API key with 401, and accepts any configured key", async () => {
@@ -92,7 +93,7 @@ describe("a service built on service-kit, as a real process", () => {
       body: JSON.stringify({ name: "x".repeat(5000) }),
     });
     expect(response.status).toBe(413);
-    expect((await response.json()).error.code).toBe("payload_too_large");
+    expect((await readJson(response)).error.code).toBe("payload_too_large");
   });
 
   it("answers 415 unsupported_media_type for a body that is not JSON", async () => {
@@ -102,7 +103,7 @@ describe("a service built on service-kit, as a real process", () => {
       body: "<name>x</name>",
     });
     expect(response.status).toBe(415);
-    expect((await response.json()).error.code).toBe("unsupported_media_type");
+    expect((await readJson(response)).error.code).toBe("unsupported_media_type");
   });
 
   it("answers 400 malformed_json for broken JSON", async () => {
@@ -112,7 +113,7 @@ describe("a service built on service-kit, as a real process", () => {
       body: '{"name":',
     });
     expect(response.status).toBe(400);
-    expect((await response.json()).error.code).toBe("malformed_json");
+    expect((await readJson(response)).error.code).toBe("malformed_json");
   });
 
   it("answers 400 validation_failed naming the field for a schema violation", async () => {
@@ -122,7 +123,7 @@ describe("a service built on service-kit, as a real process", () => {
       body: "{}",
     });
     expect(response.status).toBe(400);
-    const body = await response.json();
+    const body = await readJson(response);
     expect(body.error.code).toBe("validation_failed");
     expect(JSON.stringify(body.error.details)).toContain("name");
   });
@@ -130,13 +131,13 @@ describe("a service built on service-kit, as a real process", () => {
   it("answers 404 not_found for an unknown route", async () => {
     const response = await fetch(`${kit.url}/nowhere`, { headers: auth });
     expect(response.status).toBe(404);
-    expect((await response.json()).error.code).toBe("not_found");
+    expect((await readJson(response)).error.code).toBe("not_found");
   });
 
   it("answers 500 internal_error without the error's detail", async () => {
     const response = await fetch(`${kit.url}/boom`, { headers: auth });
     expect(response.status).toBe(500);
-    const body = await response.json();
+    const body = await readJson(response);
     expect(body).toEqual({ error: { code: "internal_error", message: "Internal server error." } });
   });
 
@@ -200,7 +201,7 @@ describe("service-kit processes under failure", () => {
       await untilCheckOk(kit.url, "postgres");
       const response = await fetch(`${kit.url}/readyz`);
       expect(response.status).toBe(503);
-      const body = await response.json();
+      const body = await readJson(response);
       expect(body.status).toBe("not_ready");
       expect(body.checks.postgres).toBe("ok");
       expect(body.checks.redis).not.toBe("ok");
@@ -215,7 +216,7 @@ describe("service-kit processes under failure", () => {
       await untilCheckOk(kit.url, "redis");
       const response = await fetch(`${kit.url}/readyz`);
       expect(response.status).toBe(503);
-      const body = await response.json();
+      const body = await readJson(response);
       expect(body.checks.redis).toBe("ok");
       expect(body.checks.postgres).toMatch(/ECONNREFUSED|connect/i);
     } finally {
@@ -230,7 +231,7 @@ describe("service-kit processes under failure", () => {
     const stopped = kit.stop("SIGTERM");
     const response = await slow;
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ slept: 1500 });
+    expect(await readJson(response)).toEqual({ slept: 1500 });
     const { code } = await stopped;
     const output = kit.output();
     expect(code, output).toBe(0);
@@ -257,7 +258,7 @@ describe("service-kit processes under failure", () => {
       const last = responses[4] as Response;
       expect(statuses).toEqual([404, 404, 404, 429, 429]);
       expect(Number(last.headers.get("retry-after"))).toBeGreaterThan(0);
-      expect((await last.json()).error.code).toBe("rate_limited");
+      expect((await readJson(last)).error.code).toBe("rate_limited");
       // Health stays reachable for orchestrators whatever the limit.
       expect((await fetch(`${kit.url}/healthz`)).status).toBe(200);
     } finally {

@@ -1,4 +1,5 @@
 export { createTestDatabase, freshDatabaseUrl, type TestDatabase } from "./databases.js";
+export { readJson } from "./http.js";
 export { DEFAULT_POSTGRES_URL, DEFAULT_REDIS_URL, isReachable, type TestInfra } from "./infra.js";
 export {
   freePort,

@@ -66,6 +66,7 @@ afterAll(async () => {
   await sandbox?.stop();
   await Promise.all(dbs.map((db) => db.close()));
   await Promise.all(databases.map((database) => database.drop()));
+  world?.cleanup();
 });
 
 function results(player: PartnerAPlayer, offer: Offer, count = 1): Promise<ReceivedResult[]> {
@@ -150,7 +151,7 @@ describe("exactly one import per share", () => {
     );
     expect(imported).toHaveLength(1);
     expect(imported[0]?.details.reconciled).toBe(true);
-  });
+  }, 60_000);
 });
 
 describe("transient Didit failures", () => {

@@ -53,6 +53,7 @@ afterAll(async () => {
   await sandbox?.stop();
   await db?.close();
   await database?.drop();
+  world?.cleanup();
 });
 
 async function start(env: Record<string, string> = {}): Promise<ServiceProcess> {
@@ -94,7 +95,7 @@ describe("imports that outlive their token", () => {
     expect(imported).toEqual([
       expect.objectContaining({ details: expect.objectContaining({ reconciled: true }) }),
     ]);
-  });
+  }, 60_000);
 
   it("closes as failed an import no delivery finished before its token expired", async () => {
     const recipientRef = `b-ref-${randomUUID()}`;

@@ -54,6 +54,7 @@ afterAll(async () => {
   await sandbox?.stop();
   await db?.close();
   await database?.drop();
+  world?.cleanup();
 });
 
 /** Waits for the n-th import result of a share. */

@@ -95,15 +95,13 @@ export class ImportStore {
         .where(and(eq(imports.sourcePartner, offer.sourcePartner), eq(imports.shareId, offer.shareId)))
         .for("update");
       if (!existing) throw new Error("import receipt vanished");
+      // Still open: this job's own retry, or a duplicate; claim() tells which.
+      if (!isTerminalImportState(existing.status)) return { kind: "open", row: existing };
       const context = {
         ...importAuditContext(existing),
         action: "import.replayed",
         details: { job_id: jobId, same_token: existing.tokenHash === offer.tokenHash },
       };
-      if (!isTerminalImportState(existing.status)) {
-        await this.audit.record(tx, { ...context, outcome: "in_progress" });
-        return { kind: "open", row: existing };
-      }
       const resend = !(await hasPendingResult(tx, existing.importId));
       if (resend) await enqueueResult(tx, existing, "resend", new Date());
       await this.audit.record(tx, { ...context, outcome: resend ? "result_resent" : "result_pending" });
@@ -149,6 +147,16 @@ export class ImportStore {
       )
       .returning();
     return claimed;
+  }
+
+  /** A second delivery of an offer another delivery is importing right now: nothing to do but say so. */
+  async recordDuplicate(row: ImportRow, jobId: string): Promise<void> {
+    await this.audit.record(this.db, {
+      ...importAuditContext(row),
+      action: "import.replayed",
+      outcome: "in_progress",
+      details: { job_id: jobId, held_by: row.leaseOwner },
+    });
   }
 
   /** The import succeeded (or a lost success was found again): record it and queue its result. */

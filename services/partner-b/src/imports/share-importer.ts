@@ -13,6 +13,7 @@ import {
   DiditForbiddenError,
   DiditNotFoundError,
   DiditRateLimitError,
+  DiditUnavailableError,
   DiditValidationError,
   decodeShareTokenClaims,
   isShareTokenExpired,
@@ -113,6 +114,7 @@ export class ShareImporter {
     const decision = this.deps.policy.decide(offer.sourcePartner, offer.scope);
     const row = await this.deps.store.claim(receipt.row, offer, jobId, this.options.leaseSeconds, decision);
     if (!row) {
+      await this.deps.store.recordDuplicate(receipt.row, jobId);
       log.info({ import_id: receipt.row.importId }, "offer already being imported by another delivery");
       return;
     }
@@ -197,14 +199,41 @@ export class ShareImporter {
       error: error.message,
     };
     if (error.retryable) return this.#retryLater(row, error, jobId, job, token, log);
-    if (error instanceof DiditAuthError) return this.#reject(row, REJECTION.tokenInvalid, details);
+    if (error instanceof DiditAuthError) {
+      // 401 also answers a wrong API key of ours; that must not reject every offer as a bad token.
+      if (await this.#ourKeyIsRefused()) {
+        return this.#retryLater(
+          row,
+          new DiditUnavailableError({
+            status: error.status,
+            operation: error.operation,
+            detail: "partner-b's Didit API key is refused",
+          }),
+          jobId,
+          job,
+          token,
+          log,
+        );
+      }
+      return this.#reject(row, REJECTION.tokenInvalid, details);
+    }
     if (error instanceof DiditForbiddenError)
       return this.#reconcileForbidden(row, error, jobId, job, token, log);
-    // Didit checks the source session before the workflow (API.md §3 rows 5–6), and a 404 does not
-    // say which one it was. The policy file is checked at start, so the source is the likely cause.
+    // Didit checks the source session before the workflow (API.md §3 rows 5–6) and its 404 does not
+    // say which one failed. We report source_gone: sessions can be deleted at any time, while the
+    // policy's workflow ids are fixed configuration an operator sees failing on every import.
     if (error instanceof DiditNotFoundError) return this.#reject(row, REJECTION.sourceGone, details);
     if (error instanceof DiditValidationError) return this.#reject(row, REJECTION.invalidRequest, details);
     return this.#reject(row, REJECTION.diditRefused, details);
+  }
+
+  async #ourKeyIsRefused(): Promise<boolean> {
+    try {
+      await this.deps.didit.listSessions({ limit: 1 });
+      return false;
+    } catch (error) {
+      return error instanceof DiditAuthError;
+    }
   }
 
   /**

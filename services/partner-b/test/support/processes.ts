@@ -121,7 +121,7 @@ export function partnerBApi(service: ServiceProcess) {
 export async function eventually<T>(
   check: () => Promise<T | undefined>,
   what: string,
-  timeoutMs = 15_000,
+  timeoutMs = 25_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -58,6 +58,8 @@ export interface TestWorld {
   keys: { a: PartnerPrivateKeys; rogueA: PartnerPrivateKeys };
   /** A registry in which "partner-c" publishes partner-b's keys: sealing to it encrypts for B but addresses C. */
   misaddressFile: string;
+  /** Removes the folder, private keys included. */
+  cleanup(): void;
 }
 
 function registryEntry(partnerId: string, applicationId: string, publicKeysFile: string) {
@@ -159,5 +161,6 @@ export async function createTestWorld(bWebhookUrl: string): Promise<TestWorld> {
     bKeysDir: keysDir("partner-b"),
     keys: { a, rogueA },
     misaddressFile,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
