@@ -17,7 +17,8 @@ const services = [
 const tty = process.stdout.isTTY;
 const label = (name: string, colour: number) =>
   tty ? `\x1b[${colour}m${name.padEnd(13)}\x1b[0m|` : `${name.padEnd(13)}|`;
-const say = (text: string) => process.stdout.write(`${tty ? "\x1b[1m" : ""}==> ${text}${tty ? "\x1b[0m" : ""}\n`);
+const say = (text: string) =>
+  process.stdout.write(`${tty ? "\x1b[1m" : ""}==> ${text}${tty ? "\x1b[0m" : ""}\n`);
 
 function migrate(): void {
   say("migrating partner databases (pnpm db:migrate)");

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import {
-  type ServiceProcess,
   readJson,
+  type ServiceProcess,
   startServiceProcess,
   testPostgresUrl,
   testRedisUrl,
