@@ -180,7 +180,7 @@ export class ImportStore {
     );
   }
 
-  async recordRejected(
+  async recordNotImported(
     importId: string,
     status: "rejected" | "failed",
     reason: string,

@@ -313,7 +313,7 @@ export class ShareImporter {
   }
 
   async #reject(row: ImportRow, reason: string, details: Record<string, unknown>): Promise<void> {
-    const recorded = await this.deps.store.recordRejected(row.importId, "rejected", reason, details);
+    const recorded = await this.deps.store.recordNotImported(row.importId, "rejected", reason, details);
     if (recorded) this.deps.wakeResults();
   }
 
