@@ -79,6 +79,8 @@ export interface World {
   ports: Record<PartnerId | "sandbox", number>;
   applicationsFile: string;
   partnersFile: string;
+  /** partner-b's import policy: scope kyc from partner-a keeps A's verdict, kyc+aml goes to review. */
+  policiesFile: string;
   keysDir: (partner: PartnerId) => string;
 }
 
@@ -130,7 +132,20 @@ export async function createWorld(): Promise<World> {
       })),
     }),
   );
-  return { dir, prefix: `{${uniqueQueuePrefix()}}`, ports, applicationsFile, partnersFile, keysDir };
+  const policiesFile = join(dir, "partner-b-policies.json");
+  const bWorkflow = apps["partner-b"].kyc;
+  writeFileSync(
+    policiesFile,
+    JSON.stringify({
+      version: "test-1",
+      default: { workflow_id: bWorkflow, trust_review: false },
+      rules: [
+        { source: "partner-a", scope: "kyc", workflow_id: bWorkflow, trust_review: true },
+        { source: "partner-a", scope: "kyc+aml", workflow_id: bWorkflow, trust_review: false },
+      ],
+    }),
+  );
+  return { dir, prefix: `{${uniqueQueuePrefix()}}`, ports, applicationsFile, partnersFile, policiesFile, keysDir };
 }
 
 export async function startSandbox(world: World, env: Record<string, string> = {}): Promise<ServiceProcess> {
@@ -186,6 +201,7 @@ export async function startWorldPartner(
       PARTNERS_FILE: world.partnersFile,
       KEYS_DIR: world.keysDir(partner),
       PSEUDONYM_SECRET: PSEUDONYM_SECRET,
+      POLICIES_FILE: world.policiesFile,
       DISPATCH_POLL_MS: "100",
       RECONCILE_INTERVAL_MS: "200",
       ...options.env,

@@ -84,11 +84,16 @@ export class ImportReconciler {
             imported += 1;
           }
         } else if (
-          await this.deps.store.recordNotImported(row.importId, "failed", "not_completed_before_token_expiry", {
-            by: RECONCILER,
-            attempts: row.attempts,
-            last_error: row.lastError,
-          })
+          await this.deps.store.recordNotImported(
+            row.importId,
+            "failed",
+            "not_completed_before_token_expiry",
+            {
+              by: RECONCILER,
+              attempts: row.attempts,
+              last_error: row.lastError,
+            },
+          )
         ) {
           failed += 1;
         }
