@@ -145,7 +145,15 @@ export async function createWorld(): Promise<World> {
       ],
     }),
   );
-  return { dir, prefix: `{${uniqueQueuePrefix()}}`, ports, applicationsFile, partnersFile, policiesFile, keysDir };
+  return {
+    dir,
+    prefix: `{${uniqueQueuePrefix()}}`,
+    ports,
+    applicationsFile,
+    partnersFile,
+    policiesFile,
+    keysDir,
+  };
 }
 
 export async function startSandbox(world: World, env: Record<string, string> = {}): Promise<ServiceProcess> {

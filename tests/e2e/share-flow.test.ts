@@ -1,0 +1,241 @@
+import { readJson, type ServiceProcess } from "@share-broker/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { auditOf, consentFor, shareReaches, verifiedUser } from "../support/partner-a-flow.js";
+import {
+  actAs,
+  apps,
+  createWorld,
+  eventually,
+  type PartnerProcess,
+  queueOf,
+  sandboxOf,
+  startSandbox,
+  startWorldPartner,
+  type World,
+} from "../support/world.js";
+
+let world: World;
+let sandbox: ServiceProcess;
+let partnerA: PartnerProcess;
+let partnerB: PartnerProcess;
+
+beforeAll(async () => {
+  world = await createWorld();
+  sandbox = await startSandbox(world);
+  partnerA = await startWorldPartner(world, "partner-a", { env: { REDRIVE_AFTER_SECONDS: "2" } });
+  partnerB = await startWorldPartner(world, "partner-b", { env: { RESULT_POLL_MS: "100" } });
+});
+afterAll(async () => {
+  await partnerB?.stop();
+  await partnerA?.stop();
+  await sandbox?.stop();
+});
+
+async function share(scope: string, recipientRef?: string): Promise<{ userId: string; shareId: string }> {
+  const userId = await verifiedUser(world, partnerA);
+  const consentId = await consentFor(partnerA, userId, { scope });
+  const response = await partnerA.call("POST", "/v1/shares", {
+    consent_id: consentId,
+    ...(recipientRef ? { recipient_ref: recipientRef } : {}),
+  });
+  expect(response.status).toBe(202);
+  return { userId, shareId: ((await readJson(response)) as { share_id: string }).share_id };
+}
+
+async function importAtB(shareId: string) {
+  return eventually(
+    async () => {
+      const body = await readJson(await partnerB.call("GET", `/v1/imports?share_id=${shareId}`));
+      const found = body.imports?.[0];
+      return found && ["imported", "rejected", "failed"].includes(found.status) ? found : undefined;
+    },
+    20_000,
+    `partner-b's import of ${shareId}`,
+  );
+}
+
+/** Imports Didit holds in partner-b's application for a vendor_data (the one-import rule's truth). */
+async function diditImportsFor(vendorData: string) {
+  return (
+    await sandboxOf(world).client("partner-b").listSessions({ vendor_data: vendorData })
+  ).results.filter((session) => session.shared_from_session);
+}
+
+describe("a share from partner-a to partner-b, both running", () => {
+  it("imports with trust_review true and partner-a shows imported with Approved", async () => {
+    const { shareId } = await share("kyc", "b-customer-1");
+    const atA = await shareReaches(partnerA, shareId, "imported", 20_000);
+    expect(atA.import).toMatchObject({ status: "imported", session_status: "Approved" });
+    const atB = await importAtB(shareId);
+    expect(atB).toMatchObject({ status: "imported", vendor_data: "b-customer-1", source: "partner-a" });
+    expect(atB.policy).toMatchObject({
+      trust_review: true,
+      version: "test-1",
+      workflow_id: apps["partner-b"].kyc,
+    });
+    expect(atB.didit.status).toBe("Approved");
+    expect(await diditImportsFor("b-customer-1")).toHaveLength(1);
+    const actions = (await auditOf(partnerA, `share_id=${shareId}`)).map((event) => event.action);
+    expect(actions[0]).toBe("share.result");
+  });
+
+  it("imports with trust_review false into In Review, and a review reaches both sides", async () => {
+    const { shareId } = await share("kyc+aml");
+    const atA = await shareReaches(partnerA, shareId, "imported", 20_000);
+    expect(atA.import?.session_status).toBe("In Review");
+    const atB = await importAtB(shareId);
+    expect(atB.policy.trust_review).toBe(false);
+    expect(atB.didit.status).toBe("In Review");
+
+    const review = await partnerB.call("POST", `/v1/imports/${atB.import_id}/review`, {
+      decision: "Approved",
+      comment: "documents checked",
+    });
+    expect(review.status).toBe(202);
+    await eventually(
+      async () => {
+        const current = await readJson(await partnerB.call("GET", `/v1/imports/${atB.import_id}`));
+        return current.didit?.status === "Approved" ? current : undefined;
+      },
+      15_000,
+      "the review's webhook at partner-b",
+    );
+    await eventually(
+      async () => {
+        const current = await readJson(await partnerA.call("GET", `/v1/shares/${shareId}`));
+        return current.import?.session_status === "Approved" ? current : undefined;
+      },
+      15_000,
+      "the refreshed result at partner-a",
+    );
+    const again = await partnerB.call("POST", `/v1/imports/${atB.import_id}/review`, {
+      decision: "Declined",
+    });
+    expect(again.status).toBe(409);
+  });
+
+  it("rejects a second share of the same session: one Didit import, partner-a shows rejected", async () => {
+    const userId = await verifiedUser(world, partnerA);
+    const first = await partnerA.call("POST", "/v1/shares", {
+      consent_id: await consentFor(partnerA, userId),
+      recipient_ref: "b-twice",
+    });
+    const firstId = (await readJson(first)).share_id as string;
+    await shareReaches(partnerA, firstId, "imported", 20_000);
+    const second = await partnerA.call("POST", "/v1/shares", {
+      consent_id: await consentFor(partnerA, userId),
+      recipient_ref: "b-twice-again",
+    });
+    const secondId = (await readJson(second)).share_id as string;
+    const rejected = await shareReaches(partnerA, secondId, "rejected", 20_000);
+    expect(rejected.import?.reason).toBe("forbidden");
+    expect(await diditImportsFor("b-twice")).toHaveLength(1);
+    expect(await diditImportsFor("b-twice-again")).toHaveLength(0);
+  });
+
+  it("drains a backlog sent while partner-b was stopped: nothing lost, each imported once", async () => {
+    await partnerB.stop();
+    const shares = await Promise.all(Array.from({ length: 6 }, (_, i) => share("kyc", `b-backlog-${i}`)));
+    for (const { shareId } of shares) await shareReaches(partnerA, shareId, "sent");
+    partnerB = await startWorldPartner(world, "partner-b", {
+      databaseUrl: partnerB.databaseUrl,
+      env: { RESULT_POLL_MS: "100" },
+    });
+    for (const { shareId } of shares) await shareReaches(partnerA, shareId, "imported", 30_000);
+    for (let i = 0; i < shares.length; i += 1)
+      expect(await diditImportsFor(`b-backlog-${i}`)).toHaveLength(1);
+  });
+
+  it("dead-letters a tampered envelope at partner-b: no import, and partner-a is not told a lie", async () => {
+    await partnerB.stop();
+    const inbox = queueOf(world, "inbox-partner-b");
+    try {
+      const { shareId } = await share("kyc", "b-tampered");
+      await shareReaches(partnerA, shareId, "sent");
+      const job = await inbox.queue.getJob(shareId);
+      const envelope = job?.data.envelope as string;
+      await job?.remove();
+      const parts = envelope.split(".");
+      parts[3] = `${(parts[3] as string).slice(0, -2)}AA`;
+      await inbox.queue.add("envelope", { envelope: parts.join(".") }, { jobId: shareId });
+      partnerB = await startWorldPartner(world, "partner-b", {
+        databaseUrl: partnerB.databaseUrl,
+        env: { RESULT_POLL_MS: "100" },
+      });
+      const dead = queueOf(world, "inbox-partner-b-dead");
+      try {
+        await eventually(
+          async () => ((await dead.queue.getJob(shareId)) ? true : undefined),
+          15_000,
+          "dead letter",
+        );
+      } finally {
+        await dead.close();
+      }
+      expect(await diditImportsFor("b-tampered")).toHaveLength(0);
+      expect((await readJson(await partnerA.call("GET", `/v1/shares/${shareId}`))).status).toBe("sent");
+      // The genuine offer is sealed again by partner-a's reconciler once it sees no result came back.
+      await shareReaches(partnerA, shareId, "imported", 30_000);
+      expect(await diditImportsFor("b-tampered")).toHaveLength(1);
+    } finally {
+      await inbox.close();
+    }
+  });
+
+  it("rejects an offer from another registry partner whose token is not a share token, without a Didit import", async () => {
+    const asC = await actAs(world, "partner-c");
+    const forged = await asC.sealer.seal({
+      to: "partner-b",
+      typ: "share-offer",
+      jti: "f0f0f0f0-0000-4000-8000-000000000001",
+      expiresAt: new Date(Date.now() + 60_000),
+      payload: {
+        share_token: "eyJhbGciOiJIUzI1NiJ9.e30.sig",
+        session_kind: "user",
+        purpose: "onboarding",
+        scope: "kyc",
+        consent_id: "c",
+        user_pseudonym: "u_x",
+        token_expires_at: new Date(Date.now() + 60_000).toISOString(),
+      },
+    });
+    const inbox = queueOf(world, "inbox-partner-b");
+    try {
+      await inbox.queue.add("envelope", { envelope: forged }, { jobId: "forged-by-c" });
+      const record = await eventually(
+        async () => {
+          const body = await readJson(
+            await partnerB.call("GET", "/v1/imports?share_id=f0f0f0f0-0000-4000-8000-000000000001"),
+          );
+          return body.imports[0]?.status === "rejected" ? body.imports[0] : undefined;
+        },
+        15_000,
+        "partner-b's record of C's offer",
+      );
+      expect(record.source).toBe("partner-c");
+    } finally {
+      await inbox.close();
+    }
+  });
+  // Last: it moves the sandbox clock forward, which makes later webhooks look stale.
+  it("rejects a token that expired in transit (sandbox clock) and partner-a shows rejected", async () => {
+    await partnerB.stop();
+    try {
+      const { shareId } = await share("kyc", "b-late");
+      await shareReaches(partnerA, shareId, "sent");
+      const { control } = sandboxOf(world);
+      expect((await control("POST", "/sandbox/clock", { advance_seconds: 1000 })).status).toBe(200);
+      partnerB = await startWorldPartner(world, "partner-b", {
+        databaseUrl: partnerB.databaseUrl,
+        env: { RESULT_POLL_MS: "100" },
+      });
+      const rejected = await shareReaches(partnerA, shareId, "rejected", 20_000);
+      expect(rejected.import?.reason).toBe("token_expired_or_invalid");
+      expect(await diditImportsFor("b-late")).toHaveLength(0);
+    } finally {
+      if (partnerB.child.exitCode !== null) {
+        partnerB = await startWorldPartner(world, "partner-b", { databaseUrl: partnerB.databaseUrl });
+      }
+    }
+  });
+});
