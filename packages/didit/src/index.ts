@@ -17,6 +17,7 @@ export {
   DiditValidationError,
   type FieldErrors,
 } from "./errors.js";
+export { type HttpAnswer, upstreamFailureAnswer, webhookRejectionAnswer } from "./http-answers.js";
 export {
   decodeShareTokenClaims,
   isShareTokenExpired,

@@ -126,3 +126,14 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   if (appError.details !== undefined) body.error.details = appError.details;
   return reply.code(appError.statusCode).headers(appError.headers).type("application/json").send(body);
 }
+
+/** An answer computed elsewhere (e.g. from a Didit failure) as the error this service throws. */
+export function answerError(
+  answer: { status: number; code: string; message: string; retryAfterSeconds?: number },
+  cause?: unknown,
+): AppError {
+  return new AppError(answer.status, answer.code, answer.message, {
+    headers: answer.retryAfterSeconds ? { "retry-after": String(answer.retryAfterSeconds) } : {},
+    cause,
+  });
+}

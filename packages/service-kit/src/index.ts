@@ -1,5 +1,7 @@
 export { type AppOptions, createApp } from "./app.js";
+export { AuditRetention } from "./audit-retention.js";
 export { ApiKeyVerifier, bearerToken, requireApiKey } from "./auth.js";
+export { type Clock, systemClock } from "./clock.js";
 export { baseServiceEnv, ConfigError, env, loadConfig, loadConfigOrExit } from "./config.js";
 export {
   createDrizzle,
@@ -11,7 +13,15 @@ export {
   postgresReadiness,
 } from "./db.js";
 export { applyDevelopmentEnv, findRepoRoot } from "./dev-env.js";
-export { AppError, type ErrorBody, ErrorCode, errorBodySchema, handleError, toAppError } from "./errors.js";
+export {
+  AppError,
+  answerError,
+  type ErrorBody,
+  ErrorCode,
+  errorBodySchema,
+  handleError,
+  toAppError,
+} from "./errors.js";
 export { failpoint } from "./failpoints.js";
 export type { ReadinessCheck } from "./health.js";
 export {
@@ -22,6 +32,7 @@ export {
   redactDeep,
   secretScrubbingStream,
 } from "./logger.js";
+export { type RawBodyRouteOptions, registerRawBodyRoute } from "./raw-body-route.js";
 export { createRedis, type RedisProfile, redisReadiness } from "./redis.js";
 export { REQUEST_ID_HEADER } from "./request-id.js";
 export { type RunOptions, runService } from "./server.js";

@@ -1,9 +1,8 @@
 import type { PartnerRegistry } from "@share-broker/channel";
 import type { DiditClient } from "@share-broker/didit";
-import type { Logger } from "@share-broker/service-kit";
+import type { Clock, Logger } from "@share-broker/service-kit";
 import type { AuditLog } from "./audit/audit-log.js";
 import type { Pseudonymizer } from "./audit/pseudonym.js";
-import type { Clock } from "./clock.js";
 import type { PartnerAConfig } from "./config.js";
 import type { Database } from "./db/database.js";
 

@@ -7,6 +7,7 @@ import {
 } from "@share-broker/channel";
 import { DiditClient } from "@share-broker/didit";
 import {
+  AuditRetention,
   applyDevelopmentEnv,
   createDrizzle,
   createLogger,
@@ -16,14 +17,14 @@ import {
   postgresReadiness,
   redisReadiness,
   runService,
+  systemClock,
 } from "@share-broker/service-kit";
 import { buildPartnerAApp } from "./app.js";
 import { AuditLog } from "./audit/audit-log.js";
-import { AuditRetention } from "./audit/audit-retention.js";
+
 import { Pseudonymizer } from "./audit/pseudonym.js";
 import { startImportResultsConsumer } from "./channel/import-results-consumer.js";
 import { createOutboundChannel } from "./channel/outbound-channel.js";
-import { systemClock } from "./clock.js";
 import { partnerAConfigSchema, SERVICE_NAME } from "./config.js";
 import * as schema from "./db/schema/index.js";
 import { ShareDispatcher } from "./shares/share-dispatcher.js";
@@ -91,7 +92,7 @@ const results = startImportResultsConsumer({
   concurrency: config.DISPATCH_CONCURRENCY,
   logger,
 });
-const retention = new AuditRetention(db, config.AUDIT_RETENTION_DAYS, logger);
+const retention = new AuditRetention(pool, config.AUDIT_RETENTION_DAYS, logger);
 
 const app = await buildPartnerAApp(
   { config, logger, db, didit, registry, audit, pseudonyms, clock, dispatcher },

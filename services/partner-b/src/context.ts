@@ -1,8 +1,7 @@
 import type { Partner, PartnerRegistry } from "@share-broker/channel";
 import type { DiditClient } from "@share-broker/didit";
-import type { Logger } from "@share-broker/service-kit";
+import type { Clock, Logger } from "@share-broker/service-kit";
 import type { AuditLog } from "./audit/audit-log.js";
-import type { Clock } from "./clock.js";
 import type { PartnerBConfig } from "./config.js";
 import type { Database } from "./db/database.js";
 import type { ImportPolicy } from "./policies/import-policy.js";

@@ -2,6 +2,7 @@ import { isAbsolute, join } from "node:path";
 import { createDeadLetterQueue, loadPartnerRegistry } from "@share-broker/channel";
 import { DiditClient } from "@share-broker/didit";
 import {
+  AuditRetention,
   applyDevelopmentEnv,
   createDrizzle,
   createLogger,
@@ -12,14 +13,14 @@ import {
   postgresReadiness,
   redisReadiness,
   runService,
+  systemClock,
 } from "@share-broker/service-kit";
 import { buildPartnerBApp } from "./app.js";
 import { AuditLog } from "./audit/audit-log.js";
-import { AuditRetention } from "./audit/audit-retention.js";
+
 import { loadEnvelopeCrypto } from "./channel/envelope-keys.js";
 import { createInboxWorker } from "./channel/inbox-worker.js";
 import { ResultsChannel } from "./channel/results-channel.js";
-import { systemClock } from "./clock.js";
 import { partnerBConfigSchema, SERVICE_NAME } from "./config.js";
 import * as schema from "./db/schema/index.js";
 import { ImportReconciler } from "./imports/import-reconciler.js";
@@ -138,7 +139,7 @@ const reconciler = new ImportReconciler(
     leaseSeconds: config.IMPORT_LEASE_SECONDS,
   },
 );
-const retention = new AuditRetention(db, config.AUDIT_RETENTION_DAYS, logger);
+const retention = new AuditRetention(pool, config.AUDIT_RETENTION_DAYS, logger);
 
 const app = await buildPartnerBApp(
   {

@@ -1,8 +1,8 @@
-import { AppError, errorBodySchema } from "@share-broker/service-kit";
+import { upstreamFailureAnswer } from "@share-broker/didit";
+import { AppError, answerError, errorBodySchema } from "@share-broker/service-kit";
 import type { FastifyInstance } from "fastify";
 import type { PartnerAContext } from "../context.js";
 import { verificationSessions } from "../db/schema/index.js";
-import { toUpstreamError } from "../didit-errors.js";
 import { latestSessionOf } from "../verifications/latest-session.js";
 
 const userIdSchema = { type: "string", minLength: 1, maxLength: 256 } as const;
@@ -43,7 +43,8 @@ export async function verificationRoutes(app: FastifyInstance, ctx: PartnerACont
       try {
         created = await ctx.didit.createSession({ workflow_id: workflowId, vendor_data: user_id });
       } catch (error) {
-        throw toUpstreamError(error);
+        const answer = upstreamFailureAnswer(error);
+        throw answer ? answerError(answer, error) : error;
       }
       const now = new Date();
       await ctx.db.transaction(async (tx) => {

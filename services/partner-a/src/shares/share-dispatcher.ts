@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
 import type { PartnerRegistry } from "@share-broker/channel";
 import { type DiditClient, DiditError, decodeShareTokenClaims, shareTokenId } from "@share-broker/didit";
+import type { Clock } from "@share-broker/service-kit";
 import { failpoint, type Logger } from "@share-broker/service-kit";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { Pseudonymizer } from "../audit/pseudonym.js";
 import type { OutboundChannel } from "../channel/outbound-channel.js";
-import type { Clock } from "../clock.js";
 import type { Database } from "../db/database.js";
 import { consents, shareDispatches, shares } from "../db/schema/index.js";
 

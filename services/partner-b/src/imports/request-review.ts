@@ -1,10 +1,9 @@
-import { type DiditClient, SessionStatus } from "@share-broker/didit";
-import { AppError } from "@share-broker/service-kit";
+import { type DiditClient, SessionStatus, upstreamFailureAnswer } from "@share-broker/didit";
+import { AppError, answerError } from "@share-broker/service-kit";
 import { and, eq, isNull, lt, or, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { Database } from "../db/database.js";
 import { imports } from "../db/schema/index.js";
-import { toUpstreamError } from "../didit-errors.js";
 import { type ImportRow, importAuditContext } from "./import-row.js";
 
 export type ReviewDecision = "Approved" | "Declined";
@@ -79,7 +78,8 @@ export async function requestReview(
         details,
       });
     });
-    throw toUpstreamError(error);
+    const answer = upstreamFailureAnswer(error);
+    throw answer ? answerError(answer, error) : error;
   }
   await audit.record(db, { ...context, action: "import.review_requested", outcome: input.decision, details });
   return claimed;

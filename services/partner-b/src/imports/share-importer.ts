@@ -20,12 +20,12 @@ import {
   type ShareTokenClaims,
   shareTokenId,
 } from "@share-broker/didit";
+import type { Clock } from "@share-broker/service-kit";
 import { failpoint, type Logger } from "@share-broker/service-kit";
 import { DelayedError, UnrecoverableError } from "bullmq";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { InboxJob } from "../channel/inbox-worker.js";
 import { channelJobId } from "../channel/job-ids.js";
-import type { Clock } from "../clock.js";
 import type { Database } from "../db/database.js";
 import type { ImportPolicy } from "../policies/import-policy.js";
 import { findImportedCopy } from "./find-imported-copy.js";

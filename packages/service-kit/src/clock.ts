@@ -1,4 +1,4 @@
-/** The service's notion of now; tests of expiry move it instead of waiting. */
+/** A service's notion of now; tests of expiry move it instead of waiting. */
 export interface Clock {
   now(): Date;
 }

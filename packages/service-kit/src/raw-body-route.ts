@@ -1,0 +1,30 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+
+export interface RawBodyRouteOptions {
+  url: string;
+  /** Response schemas, as for any route: nothing undeclared leaks. */
+  response: Record<string, unknown>;
+  handler: (rawBody: Buffer, request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+}
+
+/**
+ * A public POST route that receives its JSON body as the exact bytes sent, for signed webhooks:
+ * the signature is checked over what the sender signed, before anything is parsed or trusted. The
+ * route lives in its own encapsulated plugin so the rest of the app keeps the normal JSON parser.
+ */
+export async function registerRawBodyRoute(
+  app: FastifyInstance,
+  options: RawBodyRouteOptions,
+): Promise<void> {
+  await app.register(async (scope) => {
+    scope.removeContentTypeParser("application/json");
+    scope.addContentTypeParser("application/json", { parseAs: "buffer" }, (_request, body, done) =>
+      done(null, body),
+    );
+    scope.post(
+      options.url,
+      { config: { public: true }, schema: { response: options.response } },
+      async (request, reply) => options.handler(request.body as Buffer, request, reply),
+    );
+  });
+}
