@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
 import type { PartnerRegistry } from "@share-broker/channel";
 import { type DiditClient, DiditError, decodeShareTokenClaims, shareTokenId } from "@share-broker/didit";
-import type { Clock } from "@share-broker/service-kit";
-import { failpoint, type Logger } from "@share-broker/service-kit";
+import { type Clock, DrainLoop, failpoint, type Logger } from "@share-broker/service-kit";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { Pseudonymizer } from "../audit/pseudonym.js";
@@ -36,9 +35,7 @@ function backoffSeconds(attempts: number): number {
  * re-drives once the lease lapses; the receiver's dedup on share id makes a resend harmless.
  */
 export class ShareDispatcher {
-  #running = false;
-  #wakeUp: (() => void) | undefined;
-  #loop: Promise<void> | undefined;
+  readonly #loop: DrainLoop;
 
   constructor(
     private readonly deps: {
@@ -52,47 +49,28 @@ export class ShareDispatcher {
       logger: Logger;
     },
     private readonly options: DispatcherOptions,
-  ) {}
+  ) {
+    this.#loop = new DrainLoop("dispatcher", () => this.dispatchOnce(), options.pollMs, deps.logger);
+  }
 
   start(): void {
-    if (this.#running) return;
-    this.#running = true;
-    this.#loop = this.#run();
+    this.#loop.start();
   }
 
   async stop(): Promise<void> {
-    this.#running = false;
-    this.wake();
-    await this.#loop;
+    await this.#loop.stop();
   }
 
   /** Called after a share is accepted, so it goes out now rather than at the next poll. */
   wake(): void {
-    this.#wakeUp?.();
+    this.#loop.wake();
   }
 
-  async #run(): Promise<void> {
-    while (this.#running) {
-      let claimed: Claimed[] = [];
-      try {
-        claimed = await this.#claim(this.options.concurrency);
-        await Promise.all(claimed.map((row) => this.#dispatchSafely(row)));
-      } catch (error) {
-        this.deps.logger.error({ err: error }, "dispatcher pass failed");
-      }
-      if (claimed.length < this.options.concurrency && this.#running) await this.#idle();
-    }
-  }
-
-  #idle(): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, this.options.pollMs);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wakeUp = done;
-    });
+  /** One pass over due outbox rows; true when the batch was full (more are likely waiting). */
+  async dispatchOnce(): Promise<boolean> {
+    const claimed = await this.#claim(this.options.concurrency);
+    await Promise.all(claimed.map((row) => this.#dispatchSafely(row)));
+    return claimed.length >= this.options.concurrency;
   }
 
   async #claim(limit: number): Promise<Claimed[]> {

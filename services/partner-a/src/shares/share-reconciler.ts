@@ -1,4 +1,4 @@
-import type { Logger } from "@share-broker/service-kit";
+import { type Logger, PeriodicTask } from "@share-broker/service-kit";
 import { and, eq, isNull, lt, or, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { OutboundChannel } from "../channel/outbound-channel.js";
@@ -20,8 +20,7 @@ export interface ReconcilerOptions {
  * 3. expires sent shares never acknowledged by their token expiry plus a grace period.
  */
 export class ShareReconciler {
-  #timer: NodeJS.Timeout | undefined;
-  #pass: Promise<unknown> | undefined;
+  readonly #task: PeriodicTask;
 
   constructor(
     private readonly deps: {
@@ -32,23 +31,16 @@ export class ShareReconciler {
       wake: () => void;
     },
     private readonly options: ReconcilerOptions,
-  ) {}
+  ) {
+    this.#task = new PeriodicTask("share reconciler", () => this.runOnce(), options.intervalMs, deps.logger);
+  }
 
   start(): void {
-    this.#timer = setInterval(() => {
-      if (this.#pass) return;
-      this.#pass = this.runOnce()
-        .catch((error) => this.deps.logger.error({ err: error }, "reconciler pass failed"))
-        .finally(() => {
-          this.#pass = undefined;
-        });
-    }, this.options.intervalMs);
-    this.#timer.unref();
+    this.#task.start();
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    await this.#pass;
+    await this.#task.stop();
   }
 
   async runOnce(): Promise<{ requeued: number; redriven: number; expired: number }> {

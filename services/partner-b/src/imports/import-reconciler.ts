@@ -1,5 +1,5 @@
 import { type DiditClient, DiditError } from "@share-broker/didit";
-import type { Logger } from "@share-broker/service-kit";
+import { type Logger, PeriodicTask } from "@share-broker/service-kit";
 import { and, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { Database } from "../db/database.js";
 import { imports } from "../db/schema/index.js";
@@ -23,8 +23,7 @@ const RECONCILER = "reconciler";
  * Didit copy exists after all, failed otherwise, with a result either way.
  */
 export class ImportReconciler {
-  #timer: NodeJS.Timeout | undefined;
-  #pass: Promise<unknown> | undefined;
+  readonly #task: PeriodicTask;
 
   constructor(
     private readonly deps: {
@@ -35,23 +34,16 @@ export class ImportReconciler {
       wakeResults: () => void;
     },
     private readonly options: ImportReconcilerOptions,
-  ) {}
+  ) {
+    this.#task = new PeriodicTask("import reconciler", () => this.runOnce(), options.intervalMs, deps.logger);
+  }
 
   start(): void {
-    this.#timer = setInterval(() => {
-      if (this.#pass) return;
-      this.#pass = this.runOnce()
-        .catch((error) => this.deps.logger.error({ err: error }, "import reconciler pass failed"))
-        .finally(() => {
-          this.#pass = undefined;
-        });
-    }, this.options.intervalMs);
-    this.#timer.unref();
+    this.#task.start();
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    await this.#pass;
+    await this.#task.stop();
   }
 
   async runOnce(): Promise<{ imported: number; failed: number }> {

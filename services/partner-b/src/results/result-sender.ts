@@ -1,5 +1,5 @@
 import type { EnvelopeSealer, ImportResultPayload } from "@share-broker/channel";
-import type { Logger } from "@share-broker/service-kit";
+import { DrainLoop, type Logger } from "@share-broker/service-kit";
 import { eq, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { ResultsChannel } from "../channel/results-channel.js";
@@ -38,9 +38,7 @@ function backoffSeconds(attempts: number): number {
  * which the queue and the sharer both treat as a duplicate. An import's results go out in order.
  */
 export class ResultSender {
-  #running = false;
-  #wakeUp: (() => void) | undefined;
-  #loop: Promise<void> | undefined;
+  readonly #loop: DrainLoop;
   #lastErrorLog = 0;
 
   constructor(
@@ -52,23 +50,26 @@ export class ResultSender {
       logger: Logger;
     },
     private readonly options: ResultSenderOptions,
-  ) {}
+  ) {
+    this.#loop = new DrainLoop(
+      "result sender",
+      async () => (await this.drainOnce()) >= this.options.batchSize,
+      this.options.pollMs,
+      this.deps.logger,
+    );
+  }
 
   start(): void {
-    if (this.#running) return;
-    this.#running = true;
-    this.#loop = this.#run();
+    this.#loop.start();
   }
 
   async stop(): Promise<void> {
-    this.#running = false;
-    this.wake();
-    await this.#loop;
+    await this.#loop.stop();
   }
 
   /** Called after an outcome commits, so its result goes out now rather than at the next poll. */
   wake(): void {
-    this.#wakeUp?.();
+    this.#loop.wake();
   }
 
   /** One pass; returns how many results were sent. Tests and the loop both use it. */
@@ -76,29 +77,6 @@ export class ResultSender {
     const claimed = await this.#claim(this.options.batchSize);
     const sent = await Promise.all(claimed.map((row) => this.#sendSafely(row)));
     return sent.filter(Boolean).length;
-  }
-
-  async #run(): Promise<void> {
-    while (this.#running) {
-      let claimed = 0;
-      try {
-        claimed = await this.drainOnce();
-      } catch (error) {
-        this.#logError(error, "result sender pass failed");
-      }
-      if (claimed < this.options.batchSize && this.#running) await this.#idle();
-    }
-  }
-
-  #idle(): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, this.options.pollMs);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wakeUp = done;
-    });
   }
 
   async #claim(limit: number): Promise<Claimed[]> {
