@@ -1,103 +1,112 @@
 /**
- * `pnpm stack`: migrates, starts the Didit sandbox, partner-a and partner-b from their builds with
- * the development configuration (infra/dev), waits until all answer /readyz, and streams their
- * logs together, each line prefixed with its service. Ctrl-C (or SIGTERM) stops them all cleanly.
+ * `bash scripts/up.sh` (or `pnpm stack` after a build): migrates the partner databases, starts the
+ * Didit sandbox, partner-a and partner-b with the development configuration (infra/dev), waits
+ * until each answers /readyz, starts the console, runs one demo share end to end and prints each
+ * step, then streams every service's log lines, each prefixed with its name, until Ctrl-C (or
+ * SIGTERM) stops them all cleanly.
+ *
+ *   --no-demo           start the stack without the demo share
+ *   --exit-after-demo   stop after the demo: exit 0 when the share ended imported at both sides,
+ *                       1 otherwise (alias --demo-only)
+ *   --interactive       on a terminal, wait for you to finish the hosted page in a browser
+ *   --verbose           also log successful GET requests (the console polls every second)
+ *   --raw-logs          print the services' JSON log lines as they are
+ *
+ * Environment: STACK_PORTS=a,b,sandbox,console (default 3001,3002,3003,3000),
+ * STACK_PARTNER_A_DATABASE_URL, STACK_PARTNER_B_DATABASE_URL, STACK_KEYS_DIR (default .keys),
+ * STACK_APPLICATIONS_FILE, STACK_FROM_SOURCE=1 (run src/ through tsx: no build needed), and
+ * LOG_LEVEL, REDIS_URL, QUEUE_PREFIX for every service.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { createInterface } from "node:readline";
+import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { loadStackConfig, type ServicePlan, type StackConfig, StackConfigError } from "./stack/config.js";
+import { runDemo } from "./stack/demo.js";
+import { StackOutput } from "./stack/logs.js";
+import { assertPortFree, StackProcesses } from "./stack/processes.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const services = [
-  { name: "didit-sandbox", port: 3003, colour: 35 },
-  { name: "partner-a", port: 3001, colour: 36 },
-  { name: "partner-b", port: 3002, colour: 33 },
-] as const;
 
-const tty = process.stdout.isTTY;
-const label = (name: string, colour: number) =>
-  tty ? `\x1b[${colour}m${name.padEnd(13)}\x1b[0m|` : `${name.padEnd(13)}|`;
-const say = (text: string) =>
-  process.stdout.write(`${tty ? "\x1b[1m" : ""}==> ${text}${tty ? "\x1b[0m" : ""}\n`);
+const { values: flags } = parseArgs({
+  options: {
+    "no-demo": { type: "boolean", default: false },
+    "exit-after-demo": { type: "boolean", default: false },
+    "demo-only": { type: "boolean", default: false },
+    interactive: { type: "boolean", default: false },
+    verbose: { type: "boolean", default: false },
+    "raw-logs": { type: "boolean", default: false },
+  },
+  strict: true,
+});
+const exitAfterDemo = flags["exit-after-demo"] || flags["demo-only"];
+const interactive = flags.interactive && Boolean(process.stdin.isTTY && process.stdout.isTTY);
 
-function migrate(): void {
-  say("migrating partner databases (pnpm db:migrate)");
-  const result = spawnSync("pnpm", ["db:migrate"], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
-  if (result.status !== 0) {
-    process.stderr.write(result.stdout.toString());
-    throw new Error("migrations failed: is PostgreSQL running on 127.0.0.1:5432?");
-  }
+const output = new StackOutput({
+  colour: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+  rawLogs: flags["raw-logs"],
+  verbose: flags.verbose,
+});
+
+let config: StackConfig;
+try {
+  config = loadStackConfig(root, process.env);
+} catch (error) {
+  if (!(error instanceof StackConfigError)) throw error;
+  output.say(`cannot start the stack: ${error.message}`);
+  process.exit(2);
 }
+const processes = new StackProcesses(config, output);
 
-function start(service: (typeof services)[number]): ChildProcess {
-  const child = spawn(process.execPath, ["dist/server.js"], {
-    cwd: `${root}services/${service.name}`,
-    env: { ...process.env, FORCE_COLOR: "0" },
-    stdio: ["ignore", "pipe", "pipe"],
-    // Own process group: a terminal's Ctrl-C reaches only this script, which stops each service once.
-    detached: true,
-  });
-  for (const stream of [child.stdout, child.stderr]) {
-    if (!stream) continue;
-    createInterface({ input: stream }).on("line", (line) =>
-      process.stdout.write(`${label(service.name, service.colour)} ${line}\n`),
-    );
-  }
-  child.on("exit", (code, signal) => {
-    if (!stopping) {
-      say(`${service.name} exited unexpectedly (code ${code}, signal ${signal}); stopping the stack`);
-      void stopAll(1);
-    }
-  });
-  return child;
+let stopping: Promise<never> | undefined;
+function stop(code: number): Promise<never> {
+  stopping ??= (async () => {
+    output.say("stopping the stack");
+    await processes.stopAll();
+    if (config.runtimeDir) rmSync(config.runtimeDir, { recursive: true, force: true });
+    output.say(code === 0 ? "stopped" : `stopped (exit ${code})`);
+    process.exit(code);
+  })();
+  return stopping;
 }
+process.on("SIGINT", () => void stop(0));
+process.on("SIGTERM", () => void stop(0));
+processes.onUnexpectedExit((plan, code, signal) => {
+  output.say(`${plan.name} exited unexpectedly (code ${code}, signal ${signal}); stopping the stack`);
+  void stop(1);
+});
 
-async function waitReady(port: number, name: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/readyz`);
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`${name} was not ready on port ${port} after ${timeoutMs / 1000} s`);
-}
-
-let stopping = false;
-const children: ChildProcess[] = [];
-
-async function stopAll(code: number): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  say("stopping the stack");
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          child.once("exit", () => resolve());
-          child.kill("SIGTERM");
-          setTimeout(() => child.kill("SIGKILL"), 15_000).unref();
-        }),
-    ),
-  );
-  process.exit(code);
-}
-
-process.on("SIGINT", () => void stopAll(0));
-process.on("SIGTERM", () => void stopAll(0));
+const withoutPassword = (url: string) => url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+const services: ServicePlan[] = [config.sandbox, config.partnerA, config.partnerB];
 
 try {
-  migrate();
-  for (const service of services) children.push(start(service));
-  await Promise.all(services.map((service) => waitReady(service.port, service.name)));
-  say("the stack is ready:");
-  for (const service of services) say(`  ${service.name.padEnd(13)} http://127.0.0.1:${service.port}`);
-  say("Ctrl-C stops everything");
+  for (const plan of [...services, config.console]) await assertPortFree(plan.port, plan.name);
+  output.say(
+    `migrating partner-a (${withoutPassword(config.partnerA.env.DATABASE_URL ?? "")}) and partner-b (${withoutPassword(config.partnerB.env.DATABASE_URL ?? "")})`,
+  );
+  await Promise.all([processes.migrate(config.partnerA), processes.migrate(config.partnerB)]);
+  output.say(`starting didit-sandbox, partner-a and partner-b${config.fromSource ? " from source" : ""}`);
+  for (const plan of services) processes.start(plan);
+  await Promise.all(services.map((plan) => processes.waitReady(plan)));
+  processes.start(config.console);
+  await processes.waitReady(config.console);
+  output.say("the stack is ready:");
+  output.say(
+    `  didit-sandbox  ${config.sandbox.url}   (Didit v3 emulator, hosted pages, /sandbox control API)`,
+  );
+  output.say(`  partner-a      ${config.partnerA.url}   (Authorization: Bearer ${config.keys.partnerA})`);
+  output.say(`  partner-b      ${config.partnerB.url}   (Authorization: Bearer ${config.keys.partnerB})`);
+  output.say(`  console        ${config.console.url}/  (read-only web page: shares, imports, audit trails)`);
 } catch (error) {
-  say(`cannot start the stack: ${(error as Error).message}`);
-  await stopAll(1);
+  output.say(`cannot start the stack: ${(error as Error).message}`);
+  await stop(1);
 }
+
+if (!flags["no-demo"]) {
+  if (flags.interactive && !interactive) {
+    output.say("--interactive needs a terminal: the demo finishes the hosted page through the control API");
+  }
+  const ok = await runDemo(config, output, { interactive });
+  if (exitAfterDemo) await stop(ok ? 0 : 1);
+}
+if (exitAfterDemo) await stop(0);
+output.say("the stack is running; Ctrl-C stops everything");
