@@ -30,7 +30,11 @@ export default defineConfig({
         test: { name: folder.split("/")[1], root: folder, include: ["test/**/*.test.ts"] },
       })),
       // Cross-service tests: several services as real processes talking over HTTP and Redis.
-      { extends: true as const, test: { name: "stack", root: "tests", include: ["**/*.test.ts"] } },
+      // Several processes per test: a slower machine gets more time before a test counts as hung.
+      {
+        extends: true as const,
+        test: { name: "stack", root: "tests", include: ["**/*.test.ts"], testTimeout: 90_000 },
+      },
     ],
   },
 });
