@@ -36,6 +36,7 @@ export class SandboxClock {
     this.#notify();
   }
 
+  /** Back to real time (offset 0): `POST /sandbox/reset` and `DELETE /sandbox/clock`, for test harnesses. */
   reset(): void {
     this.#offsetMs = 0;
     this.#notify();

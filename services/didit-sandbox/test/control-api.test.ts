@@ -20,6 +20,7 @@ const ROUTES: [string, string][] = [
   ["DELETE", "/sandbox/faults"],
   ["GET", "/sandbox/clock"],
   ["POST", "/sandbox/clock"],
+  ["DELETE", "/sandbox/clock"],
   ["POST", "/sandbox/reset"],
 ];
 
@@ -71,6 +72,25 @@ it("moves the clock forward only, and reports it", async () => {
   });
   expect(backwards.status).toBe(400);
   expect(backwards.body.error.code).toBe("validation_failed");
+});
+
+it("puts the clock back to real time on DELETE /sandbox/clock, keeping sessions and faults", async () => {
+  await sandbox.reset();
+  const sessionId = await finishedSession(sandbox, APP_A.apiKey, APP_A.kyc);
+  await sandbox.control("POST", "/faults", { path: "/v3/sessions/", status: 503 });
+  await sandbox.control("POST", "/clock", { advance_seconds: 1000 });
+
+  const reset = await sandbox.control<{ offset_seconds: number; now_epoch_seconds: number }>(
+    "DELETE",
+    "/clock",
+  );
+  expect(reset.status).toBe(200);
+  expect(reset.body.offset_seconds).toBe(0);
+  expect(Math.abs(reset.body.now_epoch_seconds - Date.now() / 1000)).toBeLessThan(5);
+  expect((await sandbox.control<{ offset_seconds: number }>("GET", "/clock")).body.offset_seconds).toBe(0);
+  expect((await sandbox.client(APP_A.apiKey).getDecision(sessionId)).status).toBe("Approved");
+  expect((await sandbox.control<{ faults: unknown[] }>("GET", "/faults")).body.faults).toHaveLength(1);
+  expect((await sandbox.control("DELETE", "/clock")).status).toBe(200);
 });
 
 it("completes a session with a chosen status and decision blocks, and validates the request", async () => {

@@ -117,7 +117,7 @@ function blockOverrides(decision: Record<string, unknown> | undefined): Partial<
 
 /**
  * The sandbox's control API (`/sandbox/*`, Bearer SANDBOX_CONTROL_KEY): finish sessions, read webhook
- * deliveries, inject faults, move the clock, reset. Errors use the service-kit shape.
+ * deliveries, inject faults, move the clock (and put it back), reset. Errors use the service-kit shape.
  */
 export async function controlPlugin(app: FastifyInstance, ctx: SandboxContext): Promise<void> {
   const verifier = new ApiKeyVerifier([ctx.config.SANDBOX_CONTROL_KEY]);
@@ -272,6 +272,14 @@ export async function controlPlugin(app: FastifyInstance, ctx: SandboxContext): 
       return clockView();
     },
   );
+
+  // Puts the clock back to real time (offset 0) without forgetting sessions, imports or faults. For test
+  // harnesses: after a scenario moved the clock past a token's expiry, later webhooks would carry
+  // timestamps partners reject as stale (300 s window) until the clock is put back.
+  app.delete("/clock", { schema: { response: { 200: clockSchema } } }, async () => {
+    ctx.clock.reset();
+    return clockView();
+  });
 
   app.post("/reset", async (_request, reply) => {
     ctx.scheduler.clear();

@@ -1,0 +1,200 @@
+import type { ImportView, ShareView } from "./clients.js";
+import {
+  check,
+  checkEqual,
+  ExpectationFailed,
+  eventually,
+  type ScenarioContext,
+  ScenarioSkipped,
+} from "./scenario.js";
+
+/** Steps scenarios share: a verified user, a consent, a share, and waiting on both partners. */
+
+export const TERMINAL_SHARE_STATES = ["imported", "rejected", "expired", "failed", "cancelled"];
+export const TERMINAL_IMPORT_STATES = ["imported", "rejected", "failed"];
+const SCOPES = ["kyc", "kyc+aml", "kyc+kyb"];
+
+export interface SharedUser {
+  userId: string;
+  sessionId: string;
+}
+
+/** A user of partner A whose latest Didit session is `status`, finished through the sandbox and applied by webhook. */
+export async function verifiedUser(ctx: ScenarioContext, status = "Approved"): Promise<SharedUser> {
+  const userId = ctx.uniqueId("user");
+  ctx.step(`creating a verification for ${userId}`);
+  const { session_id: sessionId } = await ctx.a.createVerification(userId);
+  ctx.step(`finishing session ${sessionId} as ${status} in the sandbox`);
+  await ctx.sandbox.complete(sessionId, status);
+  let seen: string | undefined;
+  await eventually(
+    async () => {
+      const answer = await ctx.a.verificationOf(userId);
+      seen = answer.body.status;
+      return seen === status ? true : undefined;
+    },
+    {
+      timeoutMs: 15_000,
+      what: `partner-a applying Didit's ${status} webhook for ${userId}`,
+      signal: ctx.signal,
+      lastSeen: () => seen,
+    },
+  );
+  return { userId, sessionId };
+}
+
+/** A user whose only session was created and never finished (Not Started). */
+export async function unfinishedUser(ctx: ScenarioContext): Promise<SharedUser> {
+  const userId = ctx.uniqueId("user");
+  ctx.step(`creating a verification for ${userId}`);
+  const { session_id: sessionId, status } = await ctx.a.createVerification(userId);
+  check(status !== "Approved", `a new session for ${userId} is already ${status}`);
+  return { userId, sessionId };
+}
+
+export async function consentFor(ctx: ScenarioContext, userId: string, scope: string): Promise<string> {
+  ctx.step(`recording ${userId}'s consent to share ${scope} with ${ctx.config.partnerBId}`);
+  return ctx.a.createConsent({
+    user_id: userId,
+    audience: ctx.config.partnerBId,
+    purpose: "onboarding",
+    scope,
+    evidence: { method: "integration-harness", text_version: "v1" },
+  });
+}
+
+/** POST /v1/shares that must be accepted (202). */
+export async function acceptedShare(
+  ctx: ScenarioContext,
+  consentId: string,
+  recipientRef: string,
+): Promise<string> {
+  ctx.step(`sharing consent ${consentId}`);
+  const answer = await ctx.a.requestShare({ consent_id: consentId, recipient_ref: recipientRef });
+  if (answer.status !== 202 || !answer.body.share_id) {
+    throw ctx.a.api.unexpected(answer, "POST", "/v1/shares", "expected 202 accepted");
+  }
+  return answer.body.share_id;
+}
+
+export interface StartedShare extends SharedUser {
+  shareId: string;
+  recipientRef: string;
+  consentId: string;
+}
+
+/** A verified user, a consent and an accepted share; `recipientRef` becomes partner B's vendor_data. */
+export async function startShare(
+  ctx: ScenarioContext,
+  options: { scope: string; sessionStatus?: string; label?: string },
+): Promise<StartedShare> {
+  const user = await verifiedUser(ctx, options.sessionStatus ?? "Approved");
+  const consentId = await consentFor(ctx, user.userId, options.scope);
+  const recipientRef = ctx.uniqueId(options.label ?? "ref");
+  const shareId = await acceptedShare(ctx, consentId, recipientRef);
+  return { ...user, consentId, shareId, recipientRef };
+}
+
+function describeShare(share: ShareView | undefined): string | undefined {
+  if (!share) return undefined;
+  const reason = share.reason ?? share.import?.reason;
+  return `${share.status}${reason ? ` (${reason})` : ""}`;
+}
+
+/** Waits until partner A shows the share in `status`; another terminal state fails at once. */
+export async function shareReaches(
+  ctx: ScenarioContext,
+  shareId: string,
+  status: string,
+  timeoutMs = 30_000,
+): Promise<ShareView> {
+  ctx.step(`waiting for share ${shareId} to be ${status} at partner-a`);
+  let last: ShareView | undefined;
+  return eventually(
+    async () => {
+      last = await ctx.a.share(shareId);
+      if (last.status === status) return last;
+      if (TERMINAL_SHARE_STATES.includes(last.status)) {
+        throw new ExpectationFailed(
+          `share ${shareId} ended ${describeShare(last)} at partner-a, expected ${status}`,
+        );
+      }
+      return undefined;
+    },
+    {
+      timeoutMs,
+      what: `share ${shareId} reaching ${status} at partner-a`,
+      signal: ctx.signal,
+      lastSeen: () => describeShare(last),
+    },
+  );
+}
+
+/** Partner B's records of a share id once one is final (the list is newest first). */
+export async function finishedImportsAtB(ctx: ScenarioContext, shareId: string, timeoutMs = 30_000) {
+  ctx.step(`waiting for partner-b's import of ${shareId}`);
+  let last: ImportView | undefined;
+  return eventually(
+    async () => {
+      const imports = await ctx.b.importsOf({ share_id: shareId });
+      last = imports[0];
+      return last && TERMINAL_IMPORT_STATES.includes(last.status) ? imports : undefined;
+    },
+    {
+      timeoutMs,
+      what: `partner-b finishing its import of share ${shareId}`,
+      signal: ctx.signal,
+      lastSeen: () => (last ? `${last.status}${last.reason ? ` (${last.reason})` : ""}` : "no import record"),
+    },
+  );
+}
+
+/** Exactly one record at partner B for the share, final; returns it. */
+export async function singleImportAtB(ctx: ScenarioContext, shareId: string, timeoutMs = 30_000) {
+  const imports = await finishedImportsAtB(ctx, shareId, timeoutMs);
+  checkEqual(imports.length, 1, `partner-b's import records for share ${shareId}`);
+  return imports[0] as ImportView;
+}
+
+/** Checks how many copies Didit holds in partner B's application, when B's Didit key is configured. */
+export async function checkDiditCopies(
+  ctx: ScenarioContext,
+  vendorData: string,
+  expected: number,
+): Promise<void> {
+  if (!ctx.didit.canCountImports) {
+    ctx.note("Didit's copies not counted (SANDBOX_PARTNER_B_DIDIT_KEY unset)");
+    return;
+  }
+  ctx.step(`counting Didit's imports for vendor_data ${vendorData}`);
+  checkEqual(
+    await ctx.didit.importedCopies(vendorData),
+    expected,
+    `sessions Didit holds in partner B's application for vendor_data ${vendorData}`,
+  );
+}
+
+/**
+ * A scope partner B's policy imports from partner A with the wanted trust_review (read from B's
+ * GET /v1/policies, so the scenario works whatever policy a deployment has). Skips when none does.
+ */
+export async function scopeWithTrustReview(ctx: ScenarioContext, trustReview: boolean): Promise<string> {
+  ctx.step("reading partner-b's import policy");
+  const policy = await ctx.b.policies();
+  const fromA = policy.rules.filter((rule) => rule.source === ctx.config.partnerAId);
+  const ruled = fromA.find((rule) => rule.trust_review === trustReview && SCOPES.includes(rule.scope));
+  if (ruled) return ruled.scope;
+  const unruled = SCOPES.find((scope) => !fromA.some((rule) => rule.scope === scope));
+  if (policy.default?.trust_review === trustReview && unruled) return unruled;
+  throw new ScenarioSkipped(
+    `partner-b's policy (version ${policy.version}) imports no scope from ${ctx.config.partnerAId} with trust_review ${trustReview}`,
+  );
+}
+
+export function seconds(
+  fromIso: string | null | undefined,
+  toIso: string | null | undefined,
+): number | undefined {
+  if (!fromIso || !toIso) return undefined;
+  return (Date.parse(toIso) - Date.parse(fromIso)) / 1000;
+}
