@@ -1,0 +1,170 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import {
+  API_KEYS,
+  apps,
+  type BenchWorld,
+  CONTROL_KEY,
+  PSEUDONYM_SECRET,
+  REDIS_URL,
+  serviceDir,
+} from "./world.js";
+
+export type ServiceName = "didit-sandbox" | "partner-a" | "partner-b";
+
+export interface RunningProcess {
+  name: string;
+  pid: number;
+  child: ChildProcess;
+  /** The last lines it wrote (stdout and stderr), for diagnostics. */
+  tail: () => string;
+  /** Lines written in all (at LOG_LEVEL=warn, each one is a warning or an error). */
+  lines: () => number;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop: (timeoutMs?: number) => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Spawns `node <args>` with only the given environment (nothing of the caller's leaks in). */
+export function spawnProcess(
+  name: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+): RunningProcess {
+  const child = spawn(process.execPath, args, {
+    cwd,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const kept: string[] = [];
+  let count = 0;
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = "";
+    stream?.setEncoding("utf8");
+    stream?.on("data", (chunk: string) => {
+      const parts = (partial + chunk).split("\n");
+      partial = parts.pop() ?? "";
+      count += parts.length;
+      kept.push(...parts);
+      if (kept.length > 400) kept.splice(0, kept.length - 200);
+    });
+  }
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  if (child.pid === undefined) throw new Error(`${name} did not start`);
+  return {
+    name,
+    pid: child.pid,
+    child,
+    tail: () => kept.slice(-60).join("\n"),
+    lines: () => count,
+    exited,
+    stop: async (timeoutMs = 30_000) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      const result = await exited;
+      clearTimeout(timer);
+      return result;
+    },
+  };
+}
+
+export async function waitUntilReady(
+  service: RunningProcess,
+  url: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let ended = false;
+  void service.exited.then(() => {
+    ended = true;
+  });
+  while (Date.now() < deadline) {
+    if (ended) throw new Error(`${service.name} exited before it was ready:\n${service.tail()}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      await response.arrayBuffer();
+      if (response.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${service.name} not ready at ${url} after ${timeoutMs} ms:\n${service.tail()}`);
+}
+
+/** Tunables the benchmark sets on the product, reported with the results. */
+export const BENCH_SETTINGS = {
+  LOG_LEVEL: "warn",
+  NODE_ENV: "production",
+  // Didit's per-key limits (create 600/min, write 300/min) would cap the run at 5 shares/s.
+  SANDBOX_RATE_LIMITS: "create=100000000,decision=100000000,read=100000000,write=100000000",
+  // The partners' own API limit (6000/min per key) would cap the offered load at 100 shares/s.
+  RATE_LIMIT_PER_MINUTE: "100000000",
+  // Webhooks that fail during user creation are retried within seconds, not minutes.
+  SANDBOX_WEBHOOK_RETRY_DELAYS_MS: "500,2000,5000",
+} as const;
+
+export interface ServiceStart {
+  /** Extra node flags, e.g. --cpu-prof. */
+  nodeArgs?: string[];
+  env?: Record<string, string>;
+}
+
+function serviceEnv(world: BenchWorld, name: ServiceName): Record<string, string> {
+  const common = {
+    NODE_ENV: BENCH_SETTINGS.NODE_ENV,
+    SHARE_BROKER_NO_DEV_ENV: "1",
+    LOG_LEVEL: BENCH_SETTINGS.LOG_LEVEL,
+    PORT: String(world.ports[name === "didit-sandbox" ? "sandbox" : name]),
+  };
+  if (name === "didit-sandbox") {
+    return {
+      ...common,
+      SANDBOX_CONFIG: world.applicationsFile,
+      SANDBOX_CONTROL_KEY: CONTROL_KEY,
+      SANDBOX_PUBLIC_URL: `http://127.0.0.1:${world.ports.sandbox}`,
+      SANDBOX_RATE_LIMITS: BENCH_SETTINGS.SANDBOX_RATE_LIMITS,
+      SANDBOX_WEBHOOK_RETRY_DELAYS_MS: BENCH_SETTINGS.SANDBOX_WEBHOOK_RETRY_DELAYS_MS,
+    };
+  }
+  const app = apps[name];
+  return {
+    ...common,
+    API_KEYS: API_KEYS[name],
+    RATE_LIMIT_PER_MINUTE: BENCH_SETTINGS.RATE_LIMIT_PER_MINUTE,
+    DATABASE_URL: name === "partner-a" ? world.databases.a : world.databases.b,
+    REDIS_URL,
+    QUEUE_PREFIX: world.prefix,
+    DIDIT_BASE_URL: `http://127.0.0.1:${world.ports.sandbox}`,
+    DIDIT_API_KEY: app.apiKey,
+    DIDIT_WEBHOOK_SECRET: app.webhookSecret,
+    DIDIT_FIRST_VERIFICATION_WORKFLOW_ID: app.kyc,
+    DIDIT_REUSABLE_KYC_WORKFLOW_ID: app.reusableKyc,
+    PARTNER_ID: name,
+    PARTNERS_FILE: world.partnersFile,
+    KEYS_DIR: world.keysDir(name),
+    PSEUDONYM_SECRET,
+    POLICIES_FILE: world.policiesFile,
+  };
+}
+
+/** Starts one service from its production build (`node dist/server.js`) and waits for /readyz. */
+export async function startService(
+  world: BenchWorld,
+  name: ServiceName,
+  options: ServiceStart = {},
+): Promise<RunningProcess> {
+  const port = world.ports[name === "didit-sandbox" ? "sandbox" : name];
+  const service = spawnProcess(name, [...(options.nodeArgs ?? []), "dist/server.js"], serviceDir(name), {
+    ...serviceEnv(world, name),
+    ...options.env,
+  });
+  try {
+    await waitUntilReady(service, `http://127.0.0.1:${port}/readyz`);
+  } catch (error) {
+    await service.stop(2_000);
+    throw error;
+  }
+  return service;
+}
