@@ -179,6 +179,7 @@ class Bench {
       }
     } finally {
       await this.bare.stop();
+      this.bare = undefined;
     }
     return runs;
   }

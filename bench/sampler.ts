@@ -56,7 +56,8 @@ export interface Sample {
 
 interface Tracked {
   pids: () => number[];
-  last?: { t: number; ticks: number; key: string };
+  /** The previous sample: its time and each process's CPU ticks then. */
+  last?: { t: number; ticks: Map<number, number> };
 }
 
 export interface ResourceStats {
@@ -117,25 +118,27 @@ export class ResourceSampler {
     const procs: Sample["procs"] = {};
     for (const [name, tracked] of this.#tracked) {
       const pids = tracked.pids();
-      let ticks = 0;
+      const ticks = new Map<number, number>();
       let rssKiB = 0;
       for (const pid of pids) {
         const reading = readProc(pid);
         if (!reading) continue;
-        ticks += reading.ticks;
+        ticks.set(pid, reading.ticks);
         rssKiB += reading.rssKiB;
       }
-      const key = pids.join(",");
-      if (pids.length === 0) {
+      if (ticks.size === 0) {
         tracked.last = undefined;
         continue;
       }
+      // CPU of the processes seen in both samples; one that just appeared counts from the next one.
       const last = tracked.last;
-      const cpuPct =
-        last && last.key === key && t > last.t
-          ? Math.max(0, ((ticks - last.ticks) / CLK_TCK / ((t - last.t) / 1000)) * 100)
-          : 0;
-      tracked.last = { t, ticks, key };
+      let used = 0;
+      for (const [pid, now] of ticks) {
+        const before = last?.ticks.get(pid);
+        if (before !== undefined) used += Math.max(0, now - before);
+      }
+      const cpuPct = last && t > last.t ? (used / CLK_TCK / ((t - last.t) / 1000)) * 100 : 0;
+      tracked.last = { t, ticks };
       procs[name] = { rssMiB: rssKiB / 1024, cpuPct };
     }
     const machine = machineTicks();
