@@ -8,6 +8,8 @@ import type { Logger } from "./logger.js";
 export class DrainLoop {
   #running = false;
   #wakeUp: (() => void) | undefined;
+  // A wake-up that arrives while a pass runs is remembered, or its work would wait a full poll.
+  #wokenDuringPass = false;
   #loop: Promise<void> | undefined;
 
   constructor(
@@ -31,12 +33,14 @@ export class DrainLoop {
   }
 
   wake(): void {
-    this.#wakeUp?.();
+    if (this.#wakeUp) this.#wakeUp();
+    else this.#wokenDuringPass = true;
   }
 
   async #run(): Promise<void> {
     while (this.#running) {
       let full = false;
+      this.#wokenDuringPass = false;
       try {
         full = await this.pass();
       } catch (error) {
@@ -47,6 +51,10 @@ export class DrainLoop {
   }
 
   #idle(): Promise<void> {
+    if (this.#wokenDuringPass) {
+      this.#wokenDuringPass = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
