@@ -18,6 +18,8 @@ export class ClockScheduler {
   #tasks: ScheduledTask[] = [];
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** When the armed timer means to run tasks; a later task needs no re-arming. */
+  #armedForMs: number | undefined;
 
   constructor(clock: SandboxClock, onError: (error: unknown) => void) {
     this.#clock = clock;
@@ -29,6 +31,8 @@ export class ClockScheduler {
   at(dueMs: number, run: () => void): void {
     if (this.#stopped) return;
     this.#tasks.push({ dueMs, run });
+    // Every session schedules its expiry days ahead: re-arming for each would cost O(sessions).
+    if (this.#timer !== undefined && this.#armedForMs !== undefined && dueMs >= this.#armedForMs) return;
     this.#arm();
   }
 
@@ -49,8 +53,12 @@ export class ClockScheduler {
   #arm(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#armedForMs = undefined;
     if (this.#stopped || this.#tasks.length === 0) return;
-    const next = Math.min(...this.#tasks.map((task) => task.dueMs));
+    // A loop, not Math.min(...tasks): spreading 125,000+ arguments throws RangeError.
+    let next = Number.POSITIVE_INFINITY;
+    for (const task of this.#tasks) if (task.dueMs < next) next = task.dueMs;
+    this.#armedForMs = next;
     const wait = Math.min(Math.max(next - this.#clock.now(), 0), MAX_REAL_WAIT_MS);
     this.#timer = setTimeout(() => this.#runDue(), wait);
     this.#timer.unref();
