@@ -2,7 +2,14 @@ import { DiditClient } from "@share-broker/didit";
 import type { ServiceProcess } from "@share-broker/testing";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditOf, consentFor, shareOf, shareReaches, verifiedUser } from "../support/partner-a-flow.js";
+import {
+  auditOf,
+  consentFor,
+  requestShare,
+  shareOf,
+  shareReaches,
+  verifiedUser,
+} from "../support/partner-a-flow.js";
 import {
   actAs,
   apps,
@@ -201,11 +208,7 @@ describe("partner-a shares, end to end to partner-b's inbox", () => {
   it("shares a Declined session too: Declined is finished", async () => {
     const userId = await verifiedUser(world, partnerA, "Declined");
     const consentId = await consentFor(partnerA, userId);
-    const { share_id } = (await (
-      await partnerA.call("POST", "/v1/shares", { consent_id: consentId })
-    ).json()) as {
-      share_id: string;
-    };
+    const share_id = await requestShare(partnerA, consentId);
     await shareReaches(partnerA, share_id, "sent");
   });
 
@@ -219,11 +222,7 @@ describe("partner-a shares, end to end to partner-b's inbox", () => {
       latency_ms: 1500,
       times: 1,
     });
-    const { share_id } = (await (
-      await partnerA.call("POST", "/v1/shares", { consent_id: consentId })
-    ).json()) as {
-      share_id: string;
-    };
+    const share_id = await requestShare(partnerA, consentId);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const withdrawn = await partnerA.call("DELETE", `/v1/consents/${consentId}`);
     expect(((await withdrawn.json()) as { cancelled_share_ids: string[] }).cancelled_share_ids).toEqual([
@@ -253,11 +252,7 @@ describe("partner-a shares, end to end to partner-b's inbox", () => {
       retry_after_seconds: 1,
       times: 1,
     });
-    const { share_id } = (await (
-      await partnerA.call("POST", "/v1/shares", { consent_id: consentId })
-    ).json()) as {
-      share_id: string;
-    };
+    const share_id = await requestShare(partnerA, consentId);
     await shareReaches(partnerA, share_id, "sent", 20_000);
     expect((await inbox.jobs()).filter((job) => job.id === share_id)).toHaveLength(1);
   });
@@ -272,11 +267,7 @@ describe("partner-a shares, end to end to partner-b's inbox", () => {
       status: 404,
       times: 1,
     });
-    const { share_id } = (await (
-      await partnerA.call("POST", "/v1/shares", { consent_id: consentId })
-    ).json()) as {
-      share_id: string;
-    };
+    const share_id = await requestShare(partnerA, consentId);
     const failed = await shareReaches(partnerA, share_id, "failed");
     expect(failed.reason).toBe("didit_share_failed_404");
     expect(await inbox.queue.getJob(share_id)).toBeUndefined();

@@ -81,3 +81,10 @@ export async function auditOf(partnerA: PartnerProcess, query: string) {
     (await response.json()) as { events: Array<{ action: string; outcome: string; token_id: string | null }> }
   ).events;
 }
+
+/** POST /v1/shares for a consent; returns the accepted share's id. */
+export async function requestShare(partnerA: PartnerProcess, consentId: string): Promise<string> {
+  const response = await partnerA.call("POST", "/v1/shares", { consent_id: consentId });
+  expect(response.status).toBe(202);
+  return ((await response.json()) as { share_id: string }).share_id;
+}
