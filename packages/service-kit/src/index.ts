@@ -34,6 +34,7 @@ export {
   secretScrubbingStream,
 } from "./logger.js";
 export { type RawBodyRouteOptions, registerRawBodyRoute } from "./raw-body-route.js";
+export { rowMapper } from "./raw-rows.js";
 export { createRedis, type RedisProfile, redisReadiness } from "./redis.js";
 export { REQUEST_ID_HEADER } from "./request-id.js";
 export { type RunOptions, runService } from "./server.js";

@@ -1,3 +1,4 @@
+import { type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../db/database.js";
 import { auditEvents } from "../db/schema/index.js";
 import type { Pseudonymizer } from "./pseudonym.js";
@@ -29,20 +30,36 @@ export class AuditLog {
 
   async recordMany(executor: Executor, entries: AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    await executor.insert(auditEvents).values(
-      entries.map((entry) => ({
-        action: entry.action,
-        outcome: entry.outcome,
-        userPseudonym: entry.userId ? this.#pseudonyms.of(entry.userId) : null,
-        audience: entry.audience ?? null,
-        purpose: entry.purpose ?? null,
-        scope: entry.scope ?? null,
-        shareId: entry.shareId ?? null,
-        tokenId: entry.tokenId ?? null,
-        tokenExpiresAt: entry.tokenExpiresAt ?? null,
-        requestId: entry.requestId ?? null,
-        details: entry.details ?? {},
-      })),
-    );
+    await executor.insert(auditEvents).values(entries.map((entry) => this.#row(entry)));
+  }
+
+  /**
+   * The event as one member of a data-modifying CTE: one row per row of the CTE `source` (none when
+   * it is empty), so an effect and its audit commit in a single statement, one round trip.
+   */
+  insertPerRowOf(source: string, entry: AuditEntry): SQL {
+    const row = this.#row(entry);
+    return sql`insert into audit_events
+        (action, outcome, user_pseudonym, audience, purpose, scope, share_id, token_id, token_expires_at, request_id, details)
+      select ${row.action}, ${row.outcome}, ${row.userPseudonym}, ${row.audience}, ${row.purpose}, ${row.scope},
+        ${row.shareId}::uuid, ${row.tokenId}, ${row.tokenExpiresAt}::timestamptz, ${row.requestId},
+        ${JSON.stringify(row.details)}::jsonb
+      from ${sql.identifier(source)}`;
+  }
+
+  #row(entry: AuditEntry) {
+    return {
+      action: entry.action,
+      outcome: entry.outcome,
+      userPseudonym: entry.userId ? this.#pseudonyms.of(entry.userId) : null,
+      audience: entry.audience ?? null,
+      purpose: entry.purpose ?? null,
+      scope: entry.scope ?? null,
+      shareId: entry.shareId ?? null,
+      tokenId: entry.tokenId ?? null,
+      tokenExpiresAt: entry.tokenExpiresAt ?? null,
+      requestId: entry.requestId ?? null,
+      details: entry.details ?? {},
+    };
   }
 }
