@@ -16,7 +16,14 @@ export interface ShareTokenClaims {
  * holds, generated per process so no token outlives the sandbox that signed it.
  */
 export class ShareTokenIssuer {
-  readonly #key = new Uint8Array(randomBytes(32));
+  // Imported once as a CryptoKey: given raw bytes, jose would import the key again on every token.
+  readonly #key = crypto.subtle.importKey(
+    "raw",
+    new Uint8Array(randomBytes(32)),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign", "verify"],
+  );
 
   async mint(
     claims: Omit<ShareTokenClaims, "iat" | "exp">,
@@ -32,14 +39,14 @@ export class ShareTokenIssuer {
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
       .setIssuedAt(nowSeconds)
       .setExpirationTime(nowSeconds + ttlSeconds)
-      .sign(this.#key);
+      .sign(await this.#key);
   }
 
   /** The claims of a token this sandbox signed and that has not expired (now >= exp is expired); else undefined. */
   async verify(token: string, nowSeconds: number): Promise<ShareTokenClaims | undefined> {
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await jwtVerify(token, this.#key, {
+      ({ payload } = await jwtVerify(token, await this.#key, {
         algorithms: ["HS256"],
         currentDate: new Date(nowSeconds * 1000),
       }));
