@@ -48,7 +48,7 @@ export class RateLimiter {
   take(caller: string, scope: RateLimitScope, nowMs: number): RateLimitDecision {
     const key = `${scope}:${caller}`;
     const limit = this.#limits[scope];
-    const recent = (this.#hits.get(key) ?? []).filter((at) => at > nowMs - WINDOW_MS);
+    const recent = this.#recent(key, nowMs - WINDOW_MS);
     if (recent.length >= limit) {
       this.#hits.set(key, recent);
       const freesAt = (recent[0] as number) + WINDOW_MS;
@@ -59,9 +59,24 @@ export class RateLimiter {
         resetEpochSeconds: Math.ceil(freesAt / 1000),
       };
     }
-    recent.push(nowMs);
+    // In order, also after the sandbox clock was moved back.
+    let at = recent.length;
+    while (at > 0 && (recent[at - 1] as number) > nowMs) at--;
+    recent.splice(at, 0, nowMs);
     this.#hits.set(key, recent);
     return { allowed: true };
+  }
+
+  /**
+   * The caller's hits inside the window. Hits are kept in time order, so the expired ones are a
+   * prefix and dropping them costs only their number, not a pass over the whole window per request.
+   */
+  #recent(key: string, cutoff: number): number[] {
+    const hits = this.#hits.get(key) ?? [];
+    let expired = 0;
+    while (expired < hits.length && (hits[expired] as number) <= cutoff) expired++;
+    if (expired > 0) hits.splice(0, expired);
+    return hits;
   }
 
   reset(): void {

@@ -75,6 +75,28 @@ describe("rate limiter", () => {
     expect(limiter.take("other", "write", 40_000).allowed).toBe(true);
     expect(limiter.take("app", "write", 61_001).allowed).toBe(true);
   });
+
+  it("decides as a plain 60 s window filter would, also when the sandbox clock moves back", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -30_000, max: 40_000 }), { minLength: 1, maxLength: 60 }),
+        fc.integer({ min: 1, max: 8 }),
+        (steps, limit) => {
+          const limiter = new RateLimiter({ write: limit });
+          let admitted: number[] = [];
+          let now = 100_000;
+          for (const step of steps) {
+            now += step;
+            const window = admitted.filter((at) => at > now - 60_000);
+            const expected = window.length < limit;
+            expect(limiter.take("app", "write", now).allowed).toBe(expected);
+            admitted = expected ? [...window, now] : window;
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
 });
 
 describe("fault patterns", () => {
