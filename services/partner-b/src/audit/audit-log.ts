@@ -1,3 +1,4 @@
+import { type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../db/database.js";
 import { auditEvents } from "../db/schema/index.js";
 
@@ -42,5 +43,20 @@ export class AuditLog {
         details: entry.details ?? {},
       })),
     );
+  }
+
+  /**
+   * The SQL twin of record() for data-modifying CTEs: one event per row of the CTE `source`, which
+   * returns imports columns (those importAuditContext reads); `details` may use them as
+   * `<source>.<column>`. An empty source writes nothing, so an effect that did not happen leaves no
+   * event, and an effect and its event commit together in one statement.
+   */
+  recordPerImportRow(source: string, event: { action: string; outcome: string; details: SQL }): SQL {
+    return sql`insert into audit_events
+        (action, outcome, user_pseudonym, source_partner, purpose, scope, share_id, import_id,
+         token_id, token_expires_at, details)
+      select ${event.action}::text, ${event.outcome}::text, user_pseudonym, source_partner, purpose, scope,
+             share_id, import_id, token_id, token_expires_at, ${event.details}
+      from ${sql.identifier(source)}`;
   }
 }

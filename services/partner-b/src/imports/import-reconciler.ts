@@ -68,7 +68,7 @@ export class ImportReconciler {
         const found = await findImportedCopy(this.deps.didit, this.deps.store, this.deps.db, row);
         if (found.kind === "copy") {
           if (
-            await this.deps.store.recordImported(row.importId, found.copy, {
+            await this.deps.store.recordImported(row, found.copy, {
               reconciled: true,
               by: RECONCILER,
             })
@@ -76,16 +76,11 @@ export class ImportReconciler {
             imported += 1;
           }
         } else if (
-          await this.deps.store.recordNotImported(
-            row.importId,
-            "failed",
-            "not_completed_before_token_expiry",
-            {
-              by: RECONCILER,
-              attempts: row.attempts,
-              last_error: row.lastError,
-            },
-          )
+          await this.deps.store.recordNotImported(row, "failed", "not_completed_before_token_expiry", {
+            by: RECONCILER,
+            attempts: row.attempts,
+            last_error: row.lastError,
+          })
         ) {
           failed += 1;
         }

@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { and, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { rowMapper } from "@share-broker/service-kit";
+import { and, eq, inArray, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { Database, Executor } from "../db/database.js";
+import { jsonb } from "../db/raw-sql.js";
 import { imports } from "../db/schema/index.js";
-import { enqueueResult, hasPendingResult } from "../results/result-outbox.js";
+import { enqueueResult, enqueueResultPerRow, hasPendingResult } from "../results/result-outbox.js";
 import {
   type ImportRow,
   importAuditContext,
@@ -29,9 +31,20 @@ export interface ReceivedOffer {
 }
 
 export type Receipt =
+  /** A first receipt: inserted already claimed by this delivery. */
   | { kind: "new"; row: ImportRow }
+  /** Received before and still open: claim() decides whether this delivery may work on it. */
   | { kind: "open"; row: ImportRow }
   | { kind: "finished"; row: ImportRow; resent: boolean };
+
+/** How a delivery holds an import it claims, and the policy it imports under. */
+export interface Lease {
+  seconds: number;
+  policy: { workflowId: string; trustReview: boolean; policyVersion: string } | undefined;
+}
+
+/** What identifies an import to the statements that finish it. */
+export type ImportKey = Pick<ImportRow, "importId" | "shareId">;
 
 /** A Didit session that is our imported copy of the shared one. */
 export interface ImportedCopy {
@@ -42,9 +55,10 @@ export interface ImportedCopy {
 }
 
 /**
- * The import's row transitions. Each runs in one transaction with its audit event and, for
- * outcomes, the result to send, so an import can never be recorded without its result (or the
- * other way round).
+ * The import's row transitions. Each is atomic with its audit event and, for outcomes, the result to
+ * send, so an import can never be recorded without its result (or the other way round). The common
+ * path (first receipt, outcome) is one statement each, a data-modifying CTE, since a share's cost is
+ * dominated by round trips and commits; rarer paths keep a transaction.
  */
 export class ImportStore {
   constructor(
@@ -53,42 +67,50 @@ export class ImportStore {
   ) {}
 
   /**
-   * Records the receipt of an offer once per (source partner, share id). A replay of an offer that
-   * already reached an outcome queues its result again, since the sharer may have lost it.
+   * Records the receipt of an offer once per (source partner, share id). A first receipt is a single
+   * statement that also claims the import for this delivery. A replay of an offer that already reached
+   * an outcome queues its result again, since the sharer may have lost it.
    */
-  async receive(offer: ReceivedOffer, jobId: string): Promise<Receipt> {
+  async receive(offer: ReceivedOffer, jobId: string, lease: Lease): Promise<Receipt> {
+    const inserted = await this.#insertClaimed(offer, jobId, lease);
+    return inserted ? { kind: "new", row: inserted } : this.#receiveAgain(offer, jobId);
+  }
+
+  /**
+   * Inserts the receipt leased to this job exactly as claim() would lease a free import (importing,
+   * first attempt, the policy's workflow), with its "import.received" event, in one statement: one
+   * round trip and one commit instead of a receipt transaction and a claim. Undefined when the offer
+   * was received before; the conflicting row is committed by then (ON CONFLICT waits for it).
+   */
+  async #insertClaimed(offer: ReceivedOffer, jobId: string, lease: Lease): Promise<ImportRow | undefined> {
+    // A user id of ours, fixed now, so every retry imports for the same user.
+    const vendorData = offer.recipientRef ?? `b-user-${randomUUID()}`;
+    const result = await this.db.execute<Record<string, unknown>>(sql`
+      with inserted as (
+        insert into imports (import_id, source_partner, share_id, status, user_pseudonym, purpose, scope,
+          consent_id, recipient_ref, session_kind, vendor_data, token_hash, token_id, token_expires_at,
+          claimed_source_session, workflow_id, trust_review, policy_version, attempts, lease_owner, leased_until)
+        values (${randomUUID()}::uuid, ${offer.sourcePartner}, ${offer.shareId}, 'importing', ${offer.userPseudonym},
+          ${offer.purpose}, ${offer.scope}, ${offer.consentId}, ${offer.recipientRef}, ${offer.sessionKind},
+          ${vendorData}, ${offer.tokenHash}, ${offer.tokenId}, ${offer.tokenExpiresAt.toISOString()}::timestamptz,
+          ${offer.claimedSourceSession}, ${lease.policy?.workflowId ?? null}::uuid,
+          ${lease.policy?.trustReview ?? null}::boolean, ${lease.policy?.policyVersion ?? null},
+          1, ${jobId}, now() + make_interval(secs => ${lease.seconds}))
+        on conflict (source_partner, share_id) do nothing
+        returning *),
+      audited as (${this.audit.recordPerImportRow("inserted", {
+        action: "import.received",
+        outcome: "received",
+        details: jsonb({ job_id: jobId, vendor_data: vendorData }),
+      })})
+      select * from inserted`);
+    const [row] = result.rows;
+    return row ? importFromRow(row) : undefined;
+  }
+
+  /** An offer received before: its row as it stands, and for a finished import its result again. */
+  async #receiveAgain(offer: ReceivedOffer, jobId: string): Promise<Receipt> {
     return this.db.transaction(async (tx) => {
-      const [inserted] = await tx
-        .insert(imports)
-        .values({
-          importId: randomUUID(),
-          sourcePartner: offer.sourcePartner,
-          shareId: offer.shareId,
-          status: "received",
-          userPseudonym: offer.userPseudonym,
-          purpose: offer.purpose,
-          scope: offer.scope,
-          consentId: offer.consentId,
-          recipientRef: offer.recipientRef,
-          sessionKind: offer.sessionKind,
-          // A user id of ours, fixed now, so every retry imports for the same user.
-          vendorData: offer.recipientRef ?? `b-user-${randomUUID()}`,
-          tokenHash: offer.tokenHash,
-          tokenId: offer.tokenId,
-          tokenExpiresAt: offer.tokenExpiresAt,
-          claimedSourceSession: offer.claimedSourceSession,
-        })
-        .onConflictDoNothing({ target: [imports.sourcePartner, imports.shareId] })
-        .returning();
-      if (inserted) {
-        await this.audit.record(tx, {
-          ...importAuditContext(inserted),
-          action: "import.received",
-          outcome: "received",
-          details: { job_id: jobId, vendor_data: inserted.vendorData },
-        });
-        return { kind: "new", row: inserted };
-      }
       const [existing] = await tx
         .select()
         .from(imports)
@@ -118,9 +140,9 @@ export class ImportStore {
     row: ImportRow,
     offer: ReceivedOffer,
     jobId: string,
-    leaseSeconds: number,
-    policy: { workflowId: string; trustReview: boolean; policyVersion: string } | undefined,
+    lease: Lease,
   ): Promise<ImportRow | undefined> {
+    const { seconds: leaseSeconds, policy } = lease;
     const [claimed] = await this.db
       .update(imports)
       .set({
@@ -161,44 +183,36 @@ export class ImportStore {
 
   /** The import succeeded (or a lost success was found again): record it and queue its result. */
   async recordImported(
-    importId: string,
+    key: ImportKey,
     copy: ImportedCopy,
     details: Record<string, unknown>,
   ): Promise<ImportRow | undefined> {
     return this.#finish(
-      importId,
+      key,
+      sql`status = 'imported', reason = null, didit_session_id = ${copy.sessionId}::uuid,
+          didit_status = ${copy.status}, didit_status_at = ${copy.statusAt.toISOString()}::timestamptz,
+          shared_from_session = ${copy.sharedFromSession}, last_error = null`,
       {
-        status: "imported",
-        reason: null,
-        diditSessionId: copy.sessionId,
-        diditStatus: copy.status,
-        diditStatusAt: copy.statusAt,
-        sharedFromSession: copy.sharedFromSession,
-        lastError: null,
+        action: "import.imported",
+        outcome: copy.status,
+        details: sql`${jsonb(details)} || ${DIDIT_DETAILS}`,
       },
-      (row) => ({ action: "import.imported", outcome: copy.status, details: { ...details, ...didit(row) } }),
     );
   }
 
   async recordNotImported(
-    importId: string,
+    key: ImportKey,
     status: "rejected" | "failed",
     reason: string,
     details: Record<string, unknown>,
   ): Promise<ImportRow | undefined> {
-    return this.#finish(
-      importId,
-      {
-        status,
-        reason,
-        ...(typeof details.error === "string" ? { lastError: details.error.slice(0, 500) } : {}),
-      },
-      () => ({
-        action: status === "rejected" ? "import.rejected" : "import.failed",
-        outcome: reason,
-        details,
-      }),
-    );
+    const lastError =
+      typeof details.error === "string" ? sql`, last_error = ${details.error.slice(0, 500)}` : sql``;
+    return this.#finish(key, sql`status = ${status}, reason = ${reason}${lastError}`, {
+      action: status === "rejected" ? "import.rejected" : "import.failed",
+      outcome: reason,
+      details: jsonb(details),
+    });
   }
 
   /** Keeps the import for this job until the retry is due, and says why it waits. */
@@ -230,39 +244,50 @@ export class ImportStore {
     return row?.importId;
   }
 
+  /**
+   * Closes an open import with its outcome in one statement (one round trip, one commit): the update,
+   * its audit event and its result for the sharer, numbered after the import's last result.
+   *
+   * Why numbering inside the statement is safe: the update takes the import's row lock, and the
+   * max(seq) beside it reads the statement's snapshot, taken before any wait for that lock. A row
+   * another transaction queued meanwhile would be unseen, but there is none: the other callers of
+   * enqueueResult (a replayed offer's re-send, a webhook's status update) queue only for an import
+   * that is already finished, under its row lock, and imports are finished only here. So an open
+   * import has no results and gets none until this commits; those callers then lock the row after us
+   * and number in a later statement that sees our row. A second #finish waits for the lock, re-checks
+   * the open-state guard against our committed row, matches nothing, and so writes no second event or
+   * result. Were that reasoning ever broken, the unique index on (import_id, seq) fails the whole
+   * statement (nothing half-written) rather than numbering two results alike.
+   */
   async #finish(
-    importId: string,
-    changes: Partial<typeof imports.$inferInsert>,
-    event: (row: ImportRow) => { action: string; outcome: string; details: Record<string, unknown> },
+    key: ImportKey,
+    changes: SQL,
+    event: { action: string; outcome: string; details: SQL },
   ): Promise<ImportRow | undefined> {
-    return this.db.transaction(async (tx) => {
-      const now = new Date();
-      const [finished] = await tx
-        .update(imports)
-        .set({
-          ...changes,
-          decidedAt: now,
-          leaseOwner: null,
-          leasedUntil: null,
-          updatedAt: now,
-        })
-        .where(and(eq(imports.importId, importId), inArray(imports.status, [...OPEN_IMPORT_STATES])))
-        .returning();
-      // Already finished by another delivery: that one recorded the outcome and queued the result.
-      if (!finished) return undefined;
-      await this.audit.record(tx, { ...importAuditContext(finished), ...event(finished) });
-      await enqueueResult(tx, finished, "outcome", now);
-      return finished;
-    });
+    const now = new Date();
+    const open = sql.join(
+      OPEN_IMPORT_STATES.map((state) => sql`${state}`),
+      sql`, `,
+    );
+    const result = await this.db.execute<Record<string, unknown>>(sql`
+      with finished as (
+        update imports set ${changes}, decided_at = ${now.toISOString()}::timestamptz, lease_owner = null,
+               leased_until = null, updated_at = ${now.toISOString()}::timestamptz
+        where import_id = ${key.importId}::uuid and status in (${open})
+        returning *),
+      audited as (${this.audit.recordPerImportRow("finished", event)}),
+      queued as (${enqueueResultPerRow("finished", key.shareId, "outcome", now)})
+      select * from finished`);
+    // Nothing: already finished by another delivery, which recorded the outcome and queued the result.
+    const [row] = result.rows;
+    return row ? importFromRow(row) : undefined;
   }
 }
 
-function didit(row: ImportRow) {
-  return {
-    didit_session_id: row.diditSessionId,
-    workflow_id: row.workflowId,
-    trust_review: row.trustReview,
-    policy_version: row.policyVersion,
-    shared_from_session: row.sharedFromSession,
-  };
-}
+const importFromRow = rowMapper(imports);
+
+/** Audit details of an imported row's Didit side, from #finish's CTE (policy columns were set at claim). */
+const DIDIT_DETAILS = sql`jsonb_build_object(
+  'didit_session_id', finished.didit_session_id, 'workflow_id', finished.workflow_id,
+  'trust_review', finished.trust_review, 'policy_version', finished.policy_version,
+  'shared_from_session', finished.shared_from_session)`;

@@ -102,7 +102,9 @@ export class ShareImporter {
       job_id: jobId,
     });
 
-    const receipt = await this.deps.store.receive(offer, jobId);
+    const decision = this.deps.policy.decide(offer.sourcePartner, offer.scope);
+    const lease = { seconds: this.options.leaseSeconds, policy: decision };
+    const receipt = await this.deps.store.receive(offer, jobId, lease);
     if (receipt.kind === "finished") {
       log.info(
         { import_id: receipt.row.importId, resent: receipt.resent },
@@ -111,8 +113,9 @@ export class ShareImporter {
       if (receipt.resent) this.deps.wakeResults();
       return;
     }
-    const decision = this.deps.policy.decide(offer.sourcePartner, offer.scope);
-    const row = await this.deps.store.claim(receipt.row, offer, jobId, this.options.leaseSeconds, decision);
+    // A first receipt comes claimed for this delivery; one received before is claimed now, if free.
+    const row =
+      receipt.kind === "new" ? receipt.row : await this.deps.store.claim(receipt.row, offer, jobId, lease);
     if (!row) {
       await this.deps.store.recordDuplicate(receipt.row, jobId);
       log.info({ import_id: receipt.row.importId }, "offer already being imported by another delivery");
@@ -166,7 +169,7 @@ export class ShareImporter {
     // Tests kill the worker here: Didit holds the import, our database does not know yet.
     failpoint("after-import-call");
     const recorded = await this.deps.store.recordImported(
-      row.importId,
+      row,
       {
         sessionId: imported.session_id,
         status: imported.status,
@@ -259,7 +262,7 @@ export class ShareImporter {
     }
     const details = { job_id: jobId, attempt: row.attempts, didit_status: 403, error: forbidden.message };
     if (found.kind === "copy") {
-      const recorded = await this.deps.store.recordImported(row.importId, found.copy, {
+      const recorded = await this.deps.store.recordImported(row, found.copy, {
         ...details,
         reconciled: true,
       });
@@ -313,7 +316,7 @@ export class ShareImporter {
   }
 
   async #reject(row: ImportRow, reason: string, details: Record<string, unknown>): Promise<void> {
-    const recorded = await this.deps.store.recordNotImported(row.importId, "rejected", reason, details);
+    const recorded = await this.deps.store.recordNotImported(row, "rejected", reason, details);
     if (recorded) this.deps.wakeResults();
   }
 

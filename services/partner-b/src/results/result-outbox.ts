@@ -1,6 +1,6 @@
 import type { ImportResultPayload } from "@share-broker/channel";
-import { and, eq, isNull, sql } from "drizzle-orm";
-import { resultJobId } from "../channel/job-ids.js";
+import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
+import { channelJobId, resultJobId } from "../channel/job-ids.js";
 import type { Executor } from "../db/database.js";
 import { resultOutbox } from "../db/schema/index.js";
 import type { ImportRow } from "../imports/import-row.js";
@@ -48,6 +48,36 @@ export async function enqueueResult(
     payload: resultPayloadOf(row, at),
   });
   return jobId;
+}
+
+/**
+ * The SQL twin of enqueueResult for a data-modifying CTE: queues a result for each import row of
+ * the CTE `source` (returning imports columns; nothing when it is empty), numbered after the import's
+ * last result and with the payload resultPayloadOf would build from that row. The statement must hold
+ * the import's row lock (its CTE updated the row). `shareId` is the import's, known to the caller:
+ * the job id's base is made in JS (channelJobId hashes odd ids) and only the number is added in SQL.
+ */
+export function enqueueResultPerRow(source: string, shareId: string, kind: ResultKind, at: Date): SQL {
+  // resultJobId(shareId, seq) with the seq the statement finds.
+  const jobIdBase = channelJobId(shareId);
+  return sql`insert into result_outbox (import_id, seq, job_id, source_partner, kind, payload)
+    select r.import_id, n.seq, ${jobIdBase}::text || case when n.seq = 0 then '' else '-' || n.seq end,
+           r.source_partner, ${kind}::text, ${resultPayloadSql("r", at)}
+    from ${sql.identifier(source)} as r
+    cross join lateral (
+      select coalesce(max(o.seq) + 1, 0) as seq from result_outbox o where o.import_id = r.import_id) n`;
+}
+
+/**
+ * resultPayloadOf in SQL, over the imports columns of the row named `row`: absent (null or empty) fields are left out, as
+ * resultPayloadOf leaves out falsy ones. `at` is formatted in JS so the instant reads the same.
+ */
+export function resultPayloadSql(row: string, at: Date): SQL {
+  const r = sql.identifier(row);
+  return sql`jsonb_strip_nulls(jsonb_build_object(
+      'share_id', ${r}.share_id, 'outcome', ${r}.status, 'import_id', ${r}.import_id, 'at', ${at.toISOString()}::text,
+      'session_status', nullif(${r}.didit_status, ''), 'reason', nullif(${r}.reason, ''),
+      'shared_from_session', nullif(${r}.shared_from_session, '')))`;
 }
 
 /** Whether a result of this import is still waiting to be sent (a re-send would only repeat it). */

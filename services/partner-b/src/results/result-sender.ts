@@ -1,11 +1,11 @@
 import type { EnvelopeSealer, ImportResultPayload } from "@share-broker/channel";
 import { DrainLoop, type Logger } from "@share-broker/service-kit";
-import { eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { ResultsChannel } from "../channel/results-channel.js";
 import type { Database } from "../db/database.js";
-import { imports, resultOutbox } from "../db/schema/index.js";
-import { importAuditContext } from "../imports/import-row.js";
+import { jsonb } from "../db/raw-sql.js";
+import { resultOutbox } from "../db/schema/index.js";
 
 export interface ResultSenderOptions {
   batchSize: number;
@@ -140,31 +140,7 @@ export class ResultSender {
       payload: row.payload,
     });
     const { added } = await this.deps.channel.send(row.sourcePartner, row.jobId, envelope);
-    await this.deps.db.transaction(async (tx) => {
-      const [marked] = await tx
-        .update(resultOutbox)
-        .set({ sentAt: sql`now()`, leasedUntil: null, lastError: null })
-        .where(sql`${resultOutbox.id} = ${row.id} and ${resultOutbox.sentAt} is null`)
-        .returning({ id: resultOutbox.id });
-      if (!marked) return;
-      const [importRow] = await tx.select().from(imports).where(eq(imports.importId, row.importId));
-      await this.deps.audit.record(tx, {
-        ...(importRow
-          ? importAuditContext(importRow)
-          : { shareId: row.payload.share_id, importId: row.importId }),
-        sourcePartner: row.sourcePartner,
-        action: "result.sent",
-        outcome: row.payload.outcome,
-        details: {
-          job_id: row.jobId,
-          kind: row.kind,
-          seq: row.seq,
-          session_status: row.payload.session_status ?? null,
-          reason: row.payload.reason ?? null,
-          queued: added ? "added" : "already_queued",
-        },
-      });
-    });
+    await this.#markSent(row, added);
     this.deps.logger.info(
       {
         share_id: row.payload.share_id,
@@ -174,6 +150,37 @@ export class ResultSender {
       },
       "import result sent",
     );
+  }
+
+  /**
+   * Marks the result sent and audits it in one statement (one round trip, one commit). Only the
+   * first marking counts: a row already marked (a sender whose lease lapsed, racing us) gets no
+   * second event. The event carries the import's audit context; should the import row be gone, the
+   * payload's share id and the outbox row's import id still say what was sent.
+   */
+  async #markSent(row: Claimed, added: boolean): Promise<void> {
+    await this.deps.db.execute(sql`
+      with marked as (
+        update result_outbox set sent_at = now(), leased_until = null, last_error = null
+        where id = ${row.id}::bigint and sent_at is null
+        returning import_id),
+      sent as (
+        select i.user_pseudonym, ${row.sourcePartner}::text as source_partner, i.purpose, i.scope,
+               coalesce(i.share_id, ${row.payload.share_id}::text) as share_id, marked.import_id,
+               i.token_id, i.token_expires_at
+        from marked left join imports i on i.import_id = marked.import_id)
+      ${this.deps.audit.recordPerImportRow("sent", {
+        action: "result.sent",
+        outcome: row.payload.outcome,
+        details: jsonb({
+          job_id: row.jobId,
+          kind: row.kind,
+          seq: row.seq,
+          session_status: row.payload.session_status ?? null,
+          reason: row.payload.reason ?? null,
+          queued: added ? "added" : "already_queued",
+        }),
+      })}`);
   }
 
   #logError(error: unknown, message: string, context: Record<string, unknown> = {}): void {

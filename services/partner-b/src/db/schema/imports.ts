@@ -11,7 +11,8 @@ import {
 } from "drizzle-orm/pg-core";
 
 /**
- * One row per share offer received: received → importing → imported | rejected | failed.
+ * One row per share offer received: received → importing → imported | rejected | failed. A first
+ * receipt is stored already claimed by its delivery (importing); `received` is an unclaimed receipt.
  * (source_partner, share_id) is unique, so a redelivered offer finds its first receipt. The share
  * token itself is never stored: only its SHA-256 (token_hash) and a short id for audit.
  */

@@ -1,0 +1,101 @@
+import type { EnvelopeSealer, ImportResultPayload } from "@share-broker/channel";
+import { createDrizzle, createLogger, createPgPool } from "@share-broker/service-kit";
+import { createTestDatabase, type TestDatabase } from "@share-broker/testing";
+import { AuditLog } from "../../src/audit/audit-log.js";
+import type { ResultsChannel } from "../../src/channel/results-channel.js";
+import * as schema from "../../src/db/schema/index.js";
+import { ImportStore } from "../../src/imports/import-store.js";
+import { ResultSender } from "../../src/results/result-sender.js";
+import { MIGRATIONS_FOLDER } from "./processes.js";
+
+/** Every statement partner-b sent to Postgres, BEGIN and COMMIT included, in order. */
+export class StatementLog {
+  readonly texts: string[] = [];
+
+  /** Runs `work` and returns the statements it sent. */
+  async during(work: () => Promise<unknown>): Promise<string[]> {
+    const from = this.texts.length;
+    await work();
+    return this.texts.slice(from);
+  }
+}
+
+/** What the result sender handed to the results queue. */
+export interface SentResult {
+  partnerId: string;
+  jobId: string;
+  payload: ImportResultPayload;
+}
+
+/**
+ * partner-b's store and result sender in this process, on their own database, with every
+ * statement counted at the connection (each one a round trip) and the results queue replaced by
+ * a list, so a test can see exactly what one import costs in Postgres.
+ */
+export async function inProcessPartnerB() {
+  const database: TestDatabase = await createTestDatabase(MIGRATIONS_FOLDER);
+  const statements = new StatementLog();
+  // createPgPool ignores errors of idle clients: dropping the database ends connections still closing.
+  const pool = createPgPool(database.url, { max: 4 });
+  pool.on("connect", (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      const first = args[0];
+      statements.texts.push(typeof first === "string" ? first : String((first as { text: string }).text));
+      return query(...args);
+    };
+  });
+  const reader = createPgPool(database.url, { max: 1 });
+  const db = createDrizzle(pool, schema);
+  const audit = new AuditLog();
+  const store = new ImportStore(db, audit);
+  const sent: SentResult[] = [];
+  // While held, sends wait here: a test can act between a sender's claim and its mark.
+  let held: { gate: Promise<void>; waiting: number } | undefined;
+  const sealer: EnvelopeSealer = {
+    seal: async (input) => JSON.stringify({ jti: input.jti, payload: input.payload }),
+  };
+  const channel = {
+    send: async (partnerId: string, jobId: string, envelope: string) => {
+      if (held) {
+        held.waiting += 1;
+        await held.gate;
+      }
+      const added = !sent.some((result) => result.jobId === jobId);
+      if (added) sent.push({ partnerId, jobId, payload: JSON.parse(envelope).payload });
+      return { added };
+    },
+  } as unknown as ResultsChannel;
+  const logger = createLogger({ service: "partner-b-test", level: "silent" });
+  const sender = new ResultSender(
+    { db, sealer, channel, audit, logger },
+    { batchSize: 10, leaseSeconds: 30, pollMs: 60_000, envelopeTtlSeconds: 3600 },
+  );
+  return {
+    db,
+    store,
+    sender,
+    sent,
+    statements,
+    /** Holds every send until the returned function is called. */
+    holdSends: () => {
+      let release = () => {};
+      held = { gate: new Promise<void>((resolve) => (release = resolve)), waiting: 0 };
+      return () => {
+        held = undefined;
+        release();
+      };
+    },
+    waitForHeldSends: async (count: number) => {
+      while ((held?.waiting ?? 0) < count) await new Promise((resolve) => setTimeout(resolve, 10));
+    },
+    /** Reads the database outside the counted pool. */
+    query: async <T extends Record<string, unknown>>(text: string, values: unknown[] = []) =>
+      (await reader.query<T>(text, values)).rows,
+    close: async () => {
+      await pool.end();
+      await reader.end();
+      await database.drop();
+    },
+  };
+}
