@@ -1,4 +1,4 @@
-import { type SQL, sql } from "drizzle-orm";
+import { param, type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../db/database.js";
 import { auditEvents } from "../db/schema/index.js";
 import type { Pseudonymizer } from "./pseudonym.js";
@@ -45,6 +45,29 @@ export class AuditLog {
         ${row.shareId}::uuid, ${row.tokenId}, ${row.tokenExpiresAt}::timestamptz, ${row.requestId},
         ${JSON.stringify(row.details)}::jsonb
       from ${sql.identifier(source)}`;
+  }
+
+  /**
+   * Many events as one member of a data-modifying CTE, so a batch is audited in the statement that
+   * changes it. With `onlyForSharesIn`, an event is written only if its share id is among the
+   * `share_id`s the named CTE returns: the shares the statement actually changed.
+   */
+  insertEach(entries: AuditEntry[], onlyForSharesIn?: string): SQL {
+    const rows = entries.map((entry) => this.#row(entry));
+    const column = (pick: (row: (typeof rows)[number]) => unknown) => param(rows.map(pick));
+    return sql`insert into audit_events
+        (action, outcome, user_pseudonym, audience, purpose, scope, share_id, token_id, token_expires_at, request_id, details)
+      select e.action, e.outcome, e.user_pseudonym, e.audience, e.purpose, e.scope, e.share_id, e.token_id,
+             e.token_expires_at, e.request_id, e.details::jsonb
+      from unnest(${column((row) => row.action)}::text[], ${column((row) => row.outcome)}::text[],
+                  ${column((row) => row.userPseudonym)}::text[], ${column((row) => row.audience)}::text[],
+                  ${column((row) => row.purpose)}::text[], ${column((row) => row.scope)}::text[],
+                  ${column((row) => row.shareId)}::uuid[], ${column((row) => row.tokenId)}::text[],
+                  ${column((row) => row.tokenExpiresAt)}::timestamptz[], ${column((row) => row.requestId)}::text[],
+                  ${column((row) => JSON.stringify(row.details))}::text[])
+        as e(action, outcome, user_pseudonym, audience, purpose, scope, share_id, token_id, token_expires_at,
+             request_id, details)
+      ${onlyForSharesIn ? sql`where e.share_id in (select share_id from ${sql.identifier(onlyForSharesIn)})` : sql``}`;
   }
 
   #row(entry: AuditEntry) {

@@ -6,10 +6,24 @@ import { createHmac } from "node:crypto";
  */
 export class Pseudonymizer {
   readonly #secret: string;
-  constructor(secret: string) {
+  // A share needs its user's pseudonym five times (audit events, the envelope): remember recent ones.
+  readonly #recent = new Map<string, string>();
+  readonly #capacity: number;
+
+  constructor(secret: string, capacity = 10_000) {
     this.#secret = secret;
+    this.#capacity = capacity;
   }
+
   of(userId: string): string {
-    return `u_${createHmac("sha256", this.#secret).update(userId, "utf8").digest("base64url").slice(0, 22)}`;
+    const known = this.#recent.get(userId);
+    if (known !== undefined) return known;
+    const pseudonym = `u_${createHmac("sha256", this.#secret).update(userId, "utf8").digest("base64url").slice(0, 22)}`;
+    if (this.#recent.size >= this.#capacity) {
+      // Maps iterate in insertion order: the first key is the oldest entry.
+      this.#recent.delete(this.#recent.keys().next().value as string);
+    }
+    this.#recent.set(userId, pseudonym);
+    return pseudonym;
   }
 }
