@@ -1,6 +1,8 @@
 /**
  * Envelope cost on the hot path (DESIGN.md §5): seals and opens N share offers between two partners
- * with keys imported once, and prints the time per operation.
+ * with keys imported once, and prints the time per operation: first for envelopes as sealed now
+ * (`dir`, content key derived once per peer pair), then for the first format (`ECDH-ES+A256KW`, an
+ * ephemeral key per message), which receivers still open.
  *   pnpm --filter @share-broker/channel bench [N]
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -10,6 +12,7 @@ import { performance } from "node:perf_hooks";
 import {
   createEnvelopeOpener,
   createEnvelopeSealer,
+  type EnvelopeKeyManagement,
   ensureDevelopmentKeys,
   loadPartnerRegistry,
   type SealInput,
@@ -38,7 +41,6 @@ try {
     }),
   );
   const registry = await loadPartnerRegistry(registryFile, { baseDir: dir });
-  const sealer = createEnvelopeSealer({ self: "partner-a", keys: sender.keys, registry });
   const opener = createEnvelopeOpener({ self: "partner-b", keys: receiver.keys, registry });
   const input = (jti: string): SealInput => ({
     to: "partner-b",
@@ -56,25 +58,32 @@ try {
     },
   });
 
-  for (let i = 0; i < warmup; i++) await opener.open(await sealer.seal(input(`warmup-${i}`)));
+  const modes: Array<[EnvelopeKeyManagement, string]> = [
+    ["dir", "dir + A256GCM JWE, content key = HKDF(static X25519) cached per peer pair"],
+    ["ECDH-ES+A256KW", "ECDH-ES+A256KW/X25519 + A256GCM JWE (first format)"],
+  ];
+  for (const [keyManagement, description] of modes) {
+    const sealer = createEnvelopeSealer({ self: "partner-a", keys: sender.keys, registry, keyManagement });
+    for (let i = 0; i < warmup; i++) await opener.open(await sealer.seal(input(`warmup-${i}`)));
 
-  const envelopes: string[] = [];
-  const sealStart = performance.now();
-  for (let i = 0; i < count; i++) envelopes.push(await sealer.seal(input(`share-${i}`)));
-  const sealMs = (performance.now() - sealStart) / count;
+    const envelopes: string[] = [];
+    const sealStart = performance.now();
+    for (let i = 0; i < count; i++) envelopes.push(await sealer.seal(input(`share-${i}`)));
+    const sealMs = (performance.now() - sealStart) / count;
 
-  const openStart = performance.now();
-  for (const envelope of envelopes) {
-    const opened = await opener.open(envelope, "share-offer");
-    if (!opened.ok) throw new Error(`bench envelope rejected: ${opened.reason}`);
+    const openStart = performance.now();
+    for (const envelope of envelopes) {
+      const opened = await opener.open(envelope, "share-offer");
+      if (!opened.ok) throw new Error(`bench envelope rejected: ${opened.reason}`);
+    }
+    const openMs = (performance.now() - openStart) / count;
+
+    console.log(
+      `${count} envelopes (EdDSA JWS inside ${description}, ~${envelopes[0]?.length} bytes), ` +
+        `node ${process.version}: seal ${sealMs.toFixed(3)} ms, open ${openMs.toFixed(3)} ms, ` +
+        `round trip ${(sealMs + openMs).toFixed(3)} ms`,
+    );
   }
-  const openMs = (performance.now() - openStart) / count;
-
-  console.log(
-    `${count} envelopes (EdDSA JWS inside ECDH-ES+A256KW/X25519 + A256GCM JWE, ~${envelopes[0]?.length} bytes), ` +
-      `node ${process.version}: seal ${sealMs.toFixed(3)} ms, open ${openMs.toFixed(3)} ms, ` +
-      `round trip ${(sealMs + openMs).toFixed(3)} ms`,
-  );
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

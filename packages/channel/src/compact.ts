@@ -14,12 +14,18 @@ function isCanonicalSegment(segment: string): boolean {
   return SEGMENT.test(segment) && Buffer.from(segment, "base64url").toString("base64url") === segment;
 }
 
-/** The segments of a compact JWS (3) or JWE (5), or undefined if the text is not one. */
+/**
+ * The segments of a compact JWS (3) or JWE (5), or undefined if the text is not one. Every segment
+ * must be non-empty, except a JWE's encrypted key (segment 1), which `alg: "dir"` leaves empty.
+ */
 export function compactSegments(text: string, count: 3 | 5): string[] | undefined {
   if (text.length > MAX_ENVELOPE_LENGTH) return undefined;
   const segments = text.split(".");
-  if (segments.length !== count || !segments.every(isCanonicalSegment)) return undefined;
-  return segments;
+  if (segments.length !== count) return undefined;
+  const valid = segments.every(
+    (segment, index) => isCanonicalSegment(segment) || (count === 5 && index === 1 && segment === ""),
+  );
+  return valid ? segments : undefined;
 }
 
 /** A protected header as a plain object, or undefined if it is not JSON of an object. */

@@ -7,10 +7,12 @@ export {
   type EnvelopeJob,
   UnrecoverableError,
 } from "./consumer.js";
+export { CONTENT_KEY_LABEL } from "./content-keys.js";
 export { createDeadLetterQueue, type DeadLetterQueue, type DeadLetterQueueOptions } from "./dead-letter.js";
 export { type DevelopmentKeys, ensureDevelopmentKeys } from "./dev-keys.js";
 export {
   CONTENT_ENCRYPTION_ALG,
+  DIRECT_KEY_MANAGEMENT_ALG,
   KEY_MANAGEMENT_ALG,
   type KeyHandle,
   type PrivateEncryptionJwk,
@@ -89,6 +91,7 @@ export {
 } from "./registry.js";
 export {
   createEnvelopeSealer,
+  type EnvelopeKeyManagement,
   EnvelopeSealError,
   type EnvelopeSealer,
   type EnvelopeSealerOptions,

@@ -3,7 +3,16 @@ import { z } from "zod";
 
 /** Algorithms of the channel. EdDSA and X25519 cost about a third of ES256/P-256 (DESIGN.md §5). */
 export const SIGNING_ALG = "EdDSA";
+/**
+ * The `alg` of encryption JWKs, and the key management of the first envelope format (an ephemeral
+ * X25519 key per message), which receivers still open and senders use only when asked to.
+ */
 export const KEY_MANAGEMENT_ALG = "ECDH-ES+A256KW";
+/**
+ * Key management of envelopes sealed now: the content key is derived once per peer pair from the
+ * static X25519 agreement of both partners' encryption keys (content-keys.ts) and used directly.
+ */
+export const DIRECT_KEY_MANAGEMENT_ALG = "dir";
 export const CONTENT_ENCRYPTION_ALG = "A256GCM";
 
 const keyMaterial = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be 32 bytes, base64url-encoded");

@@ -37,11 +37,14 @@ export interface PublicJwks {
   keys: Array<PublicSigningJwk | PublicEncryptionJwk>;
 }
 
-/** This partner's keys, imported once: sign with the current key, decrypt with current or previous. */
+/**
+ * This partner's keys, imported once: sign with the current key; seal with the current encryption
+ * key, open with the current or previous one.
+ */
 export interface PartnerPrivateKeys {
   partnerId: string;
   signing: KeyHandle;
-  /** Current first, then previous. */
+  /** Encryption private keys, current first, then previous. */
   decryption: readonly KeyHandle[];
 }
 
@@ -88,12 +91,13 @@ export function rotatePartnerKeys(file: PartnerKeyFile, next: PartnerKeySet): Pa
 }
 
 /**
- * What other partners need: the current signing and encryption keys, plus the previous signing key
- * so envelopes signed just before a rotation still verify. Senders encrypt to the first `enc` key.
+ * What other partners need: the current signing and encryption keys, plus the previous signing and
+ * encryption keys, so envelopes signed, or whose content key was derived, just before a rotation
+ * still open. Senders encrypt to the first `enc` key, the current one.
  */
 export function publicJwksOf(file: PartnerKeyFile): PublicJwks {
   const keys: PublicJwks["keys"] = [toPublicJwk(file.current.signing), toPublicJwk(file.current.encryption)];
-  if (file.previous) keys.push(toPublicJwk(file.previous.signing));
+  if (file.previous) keys.push(toPublicJwk(file.previous.signing), toPublicJwk(file.previous.encryption));
   return { keys };
 }
 

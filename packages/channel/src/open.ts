@@ -1,6 +1,14 @@
 import { compactDecrypt, compactVerify } from "jose";
 import { compactSegments, decodeHeader } from "./compact.js";
-import { CONTENT_ENCRYPTION_ALG, KEY_MANAGEMENT_ALG, type KeyHandle, SIGNING_ALG } from "./jwk.js";
+import { contentKeyFor } from "./content-keys.js";
+import {
+  CONTENT_ENCRYPTION_ALG,
+  DIRECT_KEY_MANAGEMENT_ALG,
+  type ImportedKey,
+  KEY_MANAGEMENT_ALG,
+  type KeyHandle,
+  SIGNING_ALG,
+} from "./jwk.js";
 import type { PartnerPrivateKeys } from "./keys.js";
 import {
   type ClaimsOf,
@@ -14,6 +22,11 @@ import type { PartnerRegistry } from "./registry.js";
 export const REJECTION_REASONS = [
   "undecryptable",
   "bad_signature",
+  /**
+   * A `dir` envelope whose content key was derived from one partner's encryption key but whose
+   * JWS is signed by another: the sealer and the signer must be the same partner.
+   */
+  "sender_mismatch",
   "unknown_sender",
   "wrong_audience",
   "wrong_type",
@@ -57,22 +70,29 @@ export const MAX_CLOCK_SKEW_SECONDS = 60;
 
 const decoder = new TextDecoder();
 
-/** The JWE header we produce, and nothing else: algorithms are never chosen by the sender. */
-function decryptionKeyFor(
-  header: Record<string, unknown>,
-  keys: PartnerPrivateKeys,
-): KeyHandle | "malformed" | undefined {
-  if (header.alg !== KEY_MANAGEMENT_ALG || header.enc !== CONTENT_ENCRYPTION_ALG || header.cty !== "JWT") {
-    return "malformed";
-  }
-  if (typeof header.kid !== "string") return "malformed";
-  return keys.decryption.find((handle) => handle.kid === header.kid);
-}
+/** What decrypting established, or why it failed. */
+type Decrypted =
+  | {
+      jws: string;
+      /** `dir` only: the partner whose encryption key derived the content key, and for whom. */
+      sealedBy?: string;
+      sealedFor?: string;
+    }
+  | "malformed"
+  | "undecryptable"
+  | "unknown_sender";
 
-async function decrypt(envelope: string, key: KeyHandle): Promise<string | undefined> {
+const stringsIn = (header: Record<string, unknown>, ...names: string[]) =>
+  names.every((name) => typeof header[name] === "string");
+
+async function decryptWith(
+  envelope: string,
+  key: ImportedKey,
+  keyManagement: string,
+): Promise<string | undefined> {
   try {
-    const { plaintext } = await compactDecrypt(envelope, key.key, {
-      keyManagementAlgorithms: [KEY_MANAGEMENT_ALG],
+    const { plaintext } = await compactDecrypt(envelope, key, {
+      keyManagementAlgorithms: [keyManagement],
       contentEncryptionAlgorithms: [CONTENT_ENCRYPTION_ALG],
     });
     return decoder.decode(plaintext);
@@ -98,10 +118,11 @@ function parseJson(bytes: Uint8Array): unknown {
 }
 
 /**
- * Opens envelopes from partners. Checks run in a fixed order (decrypt, signature, type, audience,
- * issuer, expiry, payload) and the first failure is the reason. It never throws: a peer's bad input
- * is a value to record, not an exception. Replays are not detected here; the receiver deduplicates
- * by `jti` where it records the effect (its database).
+ * Opens envelopes from partners, `dir` and `ECDH-ES+A256KW` alike. Checks run in a fixed order
+ * (decrypt, signature, sealer = signer, type, audience, issuer, expiry, payload) and the first
+ * failure is the reason. It never throws: a peer's bad input is a value to record, not an
+ * exception. Replays are not detected here; the receiver deduplicates by `jti` where it records the
+ * effect (its database).
  */
 export function createEnvelopeOpener(options: EnvelopeOpenerOptions): EnvelopeOpener {
   const { self, keys, registry } = options;
@@ -112,6 +133,45 @@ export function createEnvelopeOpener(options: EnvelopeOpenerOptions): EnvelopeOp
   const now = options.now ?? (() => new Date());
   registry.get(self);
 
+  /**
+   * The JWE headers we produce, and nothing else: algorithms are never chosen by the sender.
+   * `dir` (sealed now): derive the content key from our key `kid` and the sender's key `skid`,
+   * for the parties `iss` → `aud` the header names (authenticated by A256GCM, so a changed header
+   * cannot decrypt). `ECDH-ES+A256KW` (the first format, still in flight during an upgrade): the
+   * content key is wrapped to our key `kid`.
+   */
+  async function decrypt(
+    envelope: string,
+    header: Record<string, unknown>,
+    encryptedKey: string,
+  ): Promise<Decrypted> {
+    if (header.enc !== CONTENT_ENCRYPTION_ALG || header.cty !== "JWT") return "malformed";
+    // A wrapped key with `dir`, or none with key wrapping, is not an envelope we produce.
+    if ((encryptedKey === "") !== (header.alg === DIRECT_KEY_MANAGEMENT_ALG)) return "malformed";
+    if (header.alg === KEY_MANAGEMENT_ALG) {
+      if (!stringsIn(header, "kid")) return "malformed";
+      const ownKey = keys.decryption.find((handle) => handle.kid === header.kid);
+      const jws = ownKey && (await decryptWith(envelope, ownKey.key, KEY_MANAGEMENT_ALG));
+      return jws === undefined ? "undecryptable" : { jws };
+    }
+    if (header.alg !== DIRECT_KEY_MANAGEMENT_ALG) return "malformed";
+    if (!stringsIn(header, "kid", "skid", "iss", "aud")) return "malformed";
+    const { kid, skid, iss, aud } = header as Record<"kid" | "skid" | "iss" | "aud", string>;
+    const ownKey = keys.decryption.find((handle) => handle.kid === kid);
+    if (!ownKey) return "undecryptable";
+    const peerKey = await registry.senderEncryptionKey(iss, skid);
+    if (!peerKey) return "unknown_sender";
+    const contentKey = await contentKeyFor(
+      { ownKey, peerKey, sender: { partnerId: iss, kid: skid }, receiver: { partnerId: aud, kid } },
+      "decrypt",
+      // Only our own address is expected; a key for another one is derived to read the signed
+      // claims (and say whose mistake it was), never kept.
+      { cached: aud === self },
+    );
+    const jws = await decryptWith(envelope, contentKey, DIRECT_KEY_MANAGEMENT_ALG);
+    return jws === undefined ? "undecryptable" : { jws, sealedBy: iss, sealedFor: aud };
+  }
+
   async function open(
     envelope: string,
     expectedTyp?: EnvelopeType,
@@ -120,12 +180,13 @@ export function createEnvelopeOpener(options: EnvelopeOpenerOptions): EnvelopeOp
       context ? { ok: false, reason, ...context } : { ok: false, reason };
     if (typeof envelope !== "string") return reject("malformed");
     const jweSegments = compactSegments(envelope, 5);
-    const jweHeader = jweSegments && decodeHeader(jweSegments[0] as string);
+    if (!jweSegments) return reject("malformed");
+    const [protectedHeader, encryptedKey] = jweSegments as [string, string];
+    const jweHeader = decodeHeader(protectedHeader);
     if (!jweHeader) return reject("malformed");
-    const decryptionKey = decryptionKeyFor(jweHeader, keys);
-    if (decryptionKey === "malformed") return reject("malformed");
-    const jws = decryptionKey && (await decrypt(envelope, decryptionKey));
-    if (jws === undefined) return reject("undecryptable");
+    const decrypted = await decrypt(envelope, jweHeader, encryptedKey);
+    if (typeof decrypted === "string") return reject(decrypted);
+    const { jws, sealedBy, sealedFor } = decrypted;
 
     const jwsSegments = compactSegments(jws, 3);
     const jwsHeader = jwsSegments && decodeHeader(jwsSegments[0] as string);
@@ -134,6 +195,9 @@ export function createEnvelopeOpener(options: EnvelopeOpenerOptions): EnvelopeOp
     if (!signer) return reject("unknown_sender");
     const signedBytes = await verify(jws, signer.key);
     if (!signedBytes) return reject("bad_signature");
+    // Whoever could derive the content key must be whoever signed: a partner may not wrap another
+    // partner's signed message as its own.
+    if (sealedBy !== undefined && signer.partnerId !== sealedBy) return reject("sender_mismatch");
 
     const parsed = envelopeClaimsSchema.safeParse(parseJson(signedBytes));
     if (!parsed.success) return reject("malformed");
@@ -144,7 +208,10 @@ export function createEnvelopeOpener(options: EnvelopeOpenerOptions): EnvelopeOp
     if (!isEnvelopeType(claims.typ) || (expectedTyp !== undefined && claims.typ !== expectedTyp)) {
       return reject("wrong_type", context);
     }
-    if (claims.aud !== self) return reject("wrong_audience", context);
+    // The content key of a `dir` envelope was derived for `sealedFor`, which must be the `aud` too.
+    if (claims.aud !== self || (sealedFor !== undefined && sealedFor !== claims.aud)) {
+      return reject("wrong_audience", context);
+    }
     if (registry.find(claims.iss) === undefined) return reject("unknown_sender");
     // A registered partner signing in another partner's name.
     if (claims.iss !== signer.partnerId) return reject("bad_signature");

@@ -51,11 +51,25 @@ export function createChannelQueue<D extends EnvelopeJobData>(
   return queue;
 }
 
+/** The envelope in a job's stored `data` field (BullMQ keeps it as JSON), if it has one. */
+function storedEnvelope(data: string): unknown {
+  try {
+    return (JSON.parse(data) as Partial<EnvelopeJobData> | null)?.envelope;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Adds a job and tells whether this call created it. BullMQ answers a duplicate id with the id of
- * the job it already holds and no sign of the difference, so the stored data is compared with ours:
- * every sealed envelope is unique (fresh ephemeral key and IV). If the job was already processed and
- * removed in between, we cannot tell and report it as added.
+ * the job it already holds and no sign of the difference, so the stored envelope is compared with
+ * ours: every sealed envelope is unique (a fresh random IV, and in the first format a fresh
+ * ephemeral key). If the job was already processed and removed in between, we cannot tell and
+ * report it as added.
+ *
+ * The comparison reads one field with one command: BullMQ 5 keeps a job as the hash
+ * `queue.toKey(jobId)` (`<prefix>:<queue>:<jobId>`) with its data, as JSON, in the field `data`.
+ * So a send costs the add script and an HGET, not the whole hash turned into a Job.
  */
 export async function addOnce<D extends EnvelopeJobData>(
   queue: ChannelQueue<D>,
@@ -65,8 +79,9 @@ export async function addOnce<D extends EnvelopeJobData>(
 ): Promise<{ added: boolean }> {
   assertJobId(jobId);
   await queue.add(ENVELOPE_JOB_NAME, data, { ...options, jobId });
-  const stored = await queue.getJob(jobId);
-  return { added: stored === undefined || stored.data.envelope === data.envelope };
+  const client = await queue.client;
+  const stored = await client.hget(queue.toKey(jobId), "data");
+  return { added: stored === null || storedEnvelope(stored) === data.envelope };
 }
 
 export function createChannelProducer(options: ChannelQueueOptions): ChannelProducer {

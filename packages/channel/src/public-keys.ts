@@ -29,17 +29,25 @@ export interface PartnerPublicKeys {
   signing: readonly KeyHandle[];
   /** The first `enc` key of the JWKS: its current key. */
   encryption: KeyHandle;
+  /**
+   * Every `enc` key of the JWKS, current first: the keys its envelopes' content keys may be derived
+   * from (its previous key too, for envelopes sealed just before it rotated).
+   */
+  encryptionKeys: readonly KeyHandle[];
 }
 
 export async function importPartnerPublicKeys(
   jwks: z.infer<typeof publicJwksSchema>,
 ): Promise<PartnerPublicKeys> {
   const signingJwks = jwks.keys.filter((jwk): jwk is PublicSigningJwk => jwk.use === "sig");
-  const encryptionJwk = jwks.keys.find((jwk): jwk is PublicEncryptionJwk => jwk.use === "enc");
-  if (!encryptionJwk) throw new TypeError("no encryption key");
+  const encryptionJwks = jwks.keys.filter((jwk): jwk is PublicEncryptionJwk => jwk.use === "enc");
+  const encryptionKeys = await Promise.all(encryptionJwks.map(importKeyHandle));
+  const [encryption] = encryptionKeys;
+  if (!encryption) throw new TypeError("no encryption key");
   return {
     signing: await Promise.all(signingJwks.map(importKeyHandle)),
-    encryption: await importKeyHandle(encryptionJwk),
+    encryption,
+    encryptionKeys,
   };
 }
 

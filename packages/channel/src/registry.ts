@@ -84,6 +84,12 @@ export interface PartnerRegistry {
   /** The partner's current encryption key, to seal envelopes to it. */
   encryptionKeyOf(partnerId: string): Promise<KeyHandle>;
   /**
+   * One of the encryption keys a partner published (current or previous), by kid: the key an
+   * envelope from it names as the one its content key was derived from. An unknown kid makes the
+   * registry look at that partner's key file again (it may have rotated); still unknown, undefined.
+   */
+  senderEncryptionKey(partnerId: string, kid: string): Promise<KeyHandle | undefined>;
+  /**
    * Who owns a signing key id. An unknown kid makes the registry look again at key files that
    * changed or appeared since (a partner that started for the first time, or rotated).
    */
@@ -195,6 +201,16 @@ class FilePartnerRegistry implements PartnerRegistry {
       );
     }
     return keys.encryption;
+  }
+
+  async senderEncryptionKey(partnerId: string, kid: string): Promise<KeyHandle | undefined> {
+    if (!this.byId.has(partnerId)) return undefined;
+    const find = () => this.loaded.get(partnerId)?.keys.encryptionKeys.find((key) => key.kid === kid);
+    const known = find();
+    if (known) return known;
+    // As in signerOf: a key file that cannot be read leaves the kid unknown, it does not throw.
+    await this.refresh(partnerId).catch(() => undefined);
+    return find();
   }
 
   async signerOf(kid: string): Promise<{ partnerId: string; key: KeyHandle } | undefined> {

@@ -1,12 +1,15 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createEnvelopeSealer, type PartnerPrivateKeys } from "../src/index.js";
 import {
   createPartnerWorld,
+  headerOf,
   openerFor,
   type PartnerWorld,
   replaceCharAt,
   sealerFor,
   shareOffer,
+  withHeader,
 } from "./support.js";
 
 let world: PartnerWorld;
@@ -48,6 +51,61 @@ describe("envelope properties", () => {
         },
       ),
       { numRuns: 100 },
+    );
+  });
+
+  it("round-trips arbitrary payload strings in the first format (ECDH-ES+A256KW) too", async () => {
+    const sealer = createEnvelopeSealer({
+      self: "partner-a",
+      keys: world.keys["partner-a"] as PartnerPrivateKeys,
+      registry: world.registry,
+      keyManagement: "ECDH-ES+A256KW",
+    });
+    const opener = openerFor(world, "partner-b");
+    await fc.assert(
+      fc.asyncProperty(fc.record({ share_token: text(500), purpose: text(100) }), async (strings) => {
+        const payload = shareOffer(strings);
+        const envelope = await sealer.seal({
+          to: "partner-b",
+          typ: "share-offer",
+          jti: "share-legacy",
+          expiresAt: new Date(Date.now() + 60_000),
+          payload,
+        });
+        expect(headerOf(envelope).alg).toBe("ECDH-ES+A256KW");
+        const opened = await opener.open(envelope, "share-offer");
+        expect(opened.ok && opened.claims.payload).toEqual(payload);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it("rejects, without throwing, any change to the protected header's members", async () => {
+    const envelope = await sealerFor(world, "partner-a").seal({
+      to: "partner-b",
+      typ: "share-offer",
+      jti: "share-4",
+      expiresAt: new Date(Date.now() + 60_000),
+      payload: shareOffer(),
+    });
+    const opener = openerFor(world, "partner-b");
+    const header = headerOf(envelope);
+    const member = fc.constantFrom("alg", "enc", "cty", "kid", "skid", "iss", "aud", "zip", "crit", "x");
+    const value = fc.oneof(
+      fc.constant(undefined),
+      fc.string({ unit: "binary", maxLength: 40 }),
+      fc.constantFrom(...Object.values(header)),
+      fc.jsonValue({ maxDepth: 2 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(member, value), { minLength: 1, maxLength: 3 }), async (changes) => {
+        const changed: Record<string, unknown> = { ...header };
+        for (const [name, newValue] of changes) changed[name] = newValue;
+        fc.pre(JSON.stringify(changed) !== JSON.stringify(header));
+        const opened = await opener.open(withHeader(envelope, changed));
+        expect(opened.ok).toBe(false);
+      }),
+      { numRuns: 300 },
     );
   });
 

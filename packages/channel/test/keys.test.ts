@@ -35,7 +35,7 @@ describe("partner keys", () => {
     expect(keys.encryption.kid).toMatch(/^partner-a-enc-20250304-[0-9a-f]{8}$/);
   });
 
-  it("publishes public keys only: current signing and encryption, plus the previous signing key", async () => {
+  it("publishes public keys only: current signing and encryption, plus the previous signing and encryption keys", async () => {
     const file: PartnerKeyFile = {
       partner_id: "partner-a",
       current: await generatePartnerKeys("partner-a"),
@@ -46,7 +46,10 @@ describe("partner keys", () => {
       file.current.signing.kid,
       file.current.encryption.kid,
       file.previous?.signing.kid,
+      file.previous?.encryption.kid,
     ]);
+    // Senders encrypt to the first enc key: the current one.
+    expect(jwks.keys.find((key) => key.use === "enc")?.kid).toBe(file.current.encryption.kid);
     expect(JSON.stringify(jwks)).not.toContain('"d"');
   });
 

@@ -91,6 +91,36 @@ describe("channel queues", () => {
     expect((await inbox.queue.getJob("share-2"))?.data).toEqual({ envelope: "envelope-a" });
   });
 
+  it("tells a new job from a duplicate with the add script and one HGET of the stored data", async () => {
+    const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: 1, lazyConnect: true });
+    await connection.connect();
+    const commands: string[] = [];
+    const sendCommand = connection.sendCommand.bind(connection);
+    connection.sendCommand = ((command, stream) => {
+      commands.push(command.name);
+      return sendCommand(command, stream);
+    }) as typeof connection.sendCommand;
+    const inbox = createChannelProducer({ connection, queueName: nextQueue(), prefix, logger: silent });
+    closers.push(async () => {
+      await inbox.close();
+      await connection.quit();
+    });
+    await inbox.send("share-warm-up", "envelope-0");
+    const sends: Array<[string, string, boolean]> = [
+      ["share-8", "envelope-a", true],
+      ["share-8", "envelope-b", false],
+      ["share-9", "envelope-c", true],
+    ];
+    for (const [jobId, envelope, added] of sends) {
+      commands.length = 0;
+      expect(await inbox.send(jobId, envelope)).toEqual({ added });
+      expect(commands).toEqual(["evalsha", "hget"]);
+    }
+    expect(await producerRedis.hget(inbox.queue.toKey("share-8"), "data")).toBe(
+      JSON.stringify({ envelope: "envelope-a" }),
+    );
+  });
+
   it("gives jobs attempts with exponential backoff and bounded retention by age and count", async () => {
     const inbox = producer(nextQueue());
     await inbox.send("share-3", "envelope");

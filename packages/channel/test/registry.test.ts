@@ -10,7 +10,9 @@ import {
   PartnerKeysUnavailableError,
   publicJwksOf,
   RegistryError,
+  rotatePartnerKeys,
   UnknownPartnerError,
+  writePartnerKeyFiles,
 } from "../src/index.js";
 import { registryEntry, sealerFor, shareOffer } from "./support.js";
 
@@ -152,6 +154,33 @@ describe("partner registry", () => {
     });
     const opener = createEnvelopeOpener({ self: "partner-b", keys: b.keys, registry });
     expect((await opener.open(envelope)).ok).toBe(true);
+  });
+
+  it("finds a sender's current and previous encryption keys by kid, and looks again for a kid it does not know", async () => {
+    const file = await registryFile({
+      partners: [
+        registryEntry("partner-a", { public_keys_file: "rotating/partner-a/public.jwks.json" }),
+        registryEntry("partner-b"),
+      ],
+    });
+    const keysDir = join(dir, "rotating", "partner-a");
+    const first = { partner_id: "partner-a", current: await generatePartnerKeys("partner-a") };
+    await writePartnerKeyFiles(keysDir, first);
+    const registry = await loadPartnerRegistry(file, { baseDir: dir });
+    const currentKid = first.current.encryption.kid;
+    expect((await registry.senderEncryptionKey("partner-a", currentKid))?.kid).toBe(currentKid);
+    expect(await registry.senderEncryptionKey("partner-b", currentKid)).toBeUndefined();
+    expect(await registry.senderEncryptionKey("partner-z", currentKid)).toBeUndefined();
+
+    // partner-a rotates: its new key is found on first sight, its previous one stays known.
+    const rotated = rotatePartnerKeys(first, await generatePartnerKeys("partner-a"));
+    await writePartnerKeyFiles(keysDir, rotated, { replace: true });
+    const newKid = rotated.current.encryption.kid;
+    expect((await registry.senderEncryptionKey("partner-a", newKid))?.kid).toBe(newKid);
+    expect((await registry.senderEncryptionKey("partner-a", currentKid))?.kid).toBe(currentKid);
+    expect((await registry.encryptionKeyOf("partner-a")).kid).toBe(newKid);
+    // A signing kid is not an encryption key.
+    expect(await registry.senderEncryptionKey("partner-a", rotated.current.signing.kid)).toBeUndefined();
   });
 
   it("defaults relative key paths to the repository root above the registry file", async () => {

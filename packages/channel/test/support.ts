@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CompactEncrypt, CompactSign } from "jose";
+import { contentKeyFor } from "../src/content-keys.js";
 import {
   createEnvelopeOpener,
   createEnvelopeSealer,
@@ -120,6 +121,58 @@ export async function craftEnvelope(options: {
   return new CompactEncrypt(encoder.encode(jws))
     .setProtectedHeader({ alg: "ECDH-ES+A256KW", enc: "A256GCM", kid: options.encryptTo.kid, cty: "JWT" })
     .encrypt(options.encryptTo.key);
+}
+
+/**
+ * Builds a `dir` envelope by hand: the content key is derived from `sealer`'s encryption private key
+ * and `receiver`'s encryption public key, as an honest sealer would (or as a partner misusing its own
+ * key could); `header` then overrides members of the protected header.
+ */
+export async function craftDirectEnvelope(options: {
+  claims: Record<string, unknown>;
+  signWith: KeyHandle;
+  sealer: { partnerId: string; key: KeyHandle };
+  receiver: { partnerId: string; key: KeyHandle };
+  header?: Record<string, unknown>;
+}): Promise<string> {
+  const { sealer, receiver } = options;
+  const jws = await new CompactSign(encoder.encode(JSON.stringify(options.claims)))
+    .setProtectedHeader({ alg: "EdDSA", kid: options.signWith.kid, typ: "JWT" })
+    .sign(options.signWith.key);
+  const contentKey = await contentKeyFor(
+    {
+      ownKey: sealer.key,
+      peerKey: receiver.key,
+      sender: { partnerId: sealer.partnerId, kid: sealer.key.kid },
+      receiver: { partnerId: receiver.partnerId, kid: receiver.key.kid },
+    },
+    "encrypt",
+    { cached: false },
+  );
+  return new CompactEncrypt(encoder.encode(jws))
+    .setProtectedHeader({
+      alg: "dir",
+      enc: "A256GCM",
+      cty: "JWT",
+      kid: receiver.key.kid,
+      skid: sealer.key.kid,
+      iss: sealer.partnerId,
+      aud: receiver.partnerId,
+      ...options.header,
+    })
+    .encrypt(contentKey);
+}
+
+/** The protected header of a compact JWE or JWS. */
+export function headerOf(compact: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(compact.split(".")[0] as string, "base64url").toString("utf8"));
+}
+
+/** The same envelope with its protected header replaced (canonically encoded), nothing else changed. */
+export function withHeader(compact: string, header: Record<string, unknown>): string {
+  const segments = compact.split(".");
+  segments[0] = Buffer.from(JSON.stringify(header)).toString("base64url");
+  return segments.join(".");
 }
 
 /** A receiver's current encryption key as a sender sees it. */
