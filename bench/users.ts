@@ -1,7 +1,8 @@
 import type pg from "pg";
+import { Pseudonymizer } from "../services/partner-a/src/audit/pseudonym.js";
 import type { JsonClient } from "./http.js";
 import { forEachConcurrently, say, waitForProgress } from "./progress.js";
-import { apps } from "./world.js";
+import { apps, PSEUDONYM_SECRET } from "./world.js";
 
 /** A user of partner-a whose latest Didit session is Approved, with a consent to share with partner-b. */
 export interface ShareableUser {
@@ -17,6 +18,7 @@ export interface UserFactory {
 }
 
 const CHUNK = 500;
+const pseudonyms = new Pseudonymizer(PSEUDONYM_SECRET);
 
 /**
  * Creates `count` users that partner-a can share, in bulk, before any timing: for each, a session of
@@ -71,12 +73,13 @@ export async function createShareableUsers(
         throw new Error(`completing a session: ${done.status} ${JSON.stringify(done.body)}`);
     });
     const { rows } = await factory.dbA.query<{ consent_id: string; user_id: string }>(
-      `insert into consents (consent_id, user_id, audience, purpose, scope, evidence, expires_at)
-       select gen_random_uuid(), u, 'partner-b', 'onboarding', 'kyc',
+      `insert into consents (consent_id, user_id, user_pseudonym, audience, purpose, scope, evidence, expires_at)
+       select gen_random_uuid(), u, p, 'partner-b', 'onboarding', 'kyc',
               '{"method": "checkbox", "text_version": "bench-1"}'::jsonb, now() + interval '30 days'
-         from unnest($1::text[]) as t(u)
+         from unnest($1::text[], $2::text[]) as t(u, p)
        returning consent_id, user_id`,
-      [userIds],
+      // As POST /v1/consents keeps it: partner-a's accept path needs the pseudonym on the consent.
+      [userIds, userIds.map((userId) => pseudonyms.of(userId))],
     );
     const byUser = new Map(rows.map((row) => [row.user_id, row.consent_id]));
     for (const userId of userIds) users.push({ userId, consentId: byUser.get(userId) as string });

@@ -49,7 +49,10 @@ async function sql<T = Record<string, unknown>>(
 
 async function acceptShare(partnerA: PartnerProcess): Promise<string> {
   const userId = await verifiedUser(world, partnerA);
-  const consentId = await consentFor(partnerA, userId);
+  return acceptShareOf(partnerA, await consentFor(partnerA, userId));
+}
+
+async function acceptShareOf(partnerA: PartnerProcess, consentId: string): Promise<string> {
   const response = await partnerA.call("POST", "/v1/shares", { consent_id: consentId });
   expect(response.status).toBe(202);
   return ((await response.json()) as { share_id: string }).share_id;
@@ -119,6 +122,63 @@ describe("partner-a survives crashes and Redis loss", () => {
       );
       const expired = await shareReaches(partnerA, shareId, "expired");
       expect(expired.reason).toBe("no_result_before_token_expiry");
+    } finally {
+      await partnerA.stop();
+    }
+  });
+
+  it("audits every step under one pseudonym, also for a consent and a share stored before pseudonyms were kept", async () => {
+    const partnerA = await startWorldPartner(world, "partner-a");
+    try {
+      const userId = await verifiedUser(world, partnerA);
+      const consentId = await consentFor(partnerA, userId);
+      const asB = await actAs(world, "partner-b");
+      const importedBy = async (shareId: string) => {
+        const envelope = await asB.sealer.seal({
+          to: "partner-a",
+          typ: "import-result",
+          jti: shareId,
+          expiresAt: new Date(Date.now() + 60_000),
+          payload: {
+            share_id: shareId,
+            outcome: "imported",
+            import_id: randomUUID(),
+            session_status: "Approved",
+            at: new Date().toISOString(),
+          },
+        });
+        await results.queue.add("envelope", { envelope }, { jobId: `${shareId}-result` });
+        return shareReaches(partnerA, shareId, "imported");
+      };
+
+      // The common path: each step is one statement that copies the stored pseudonym.
+      const current = await acceptShareOf(partnerA, consentId);
+      await shareReaches(partnerA, current, "sent");
+      await importedBy(current);
+
+      // Rows from before migration 0002 have no pseudonym: the transactional paths compute it.
+      await sql(partnerA.databaseUrl, "update consents set user_pseudonym = null where consent_id = $1", [
+        consentId,
+      ]);
+      const legacy = await acceptShareOf(partnerA, consentId);
+      await shareReaches(partnerA, legacy, "sent");
+      await sql(partnerA.databaseUrl, "update shares set user_pseudonym = null where share_id = $1", [
+        legacy,
+      ]);
+      await importedBy(legacy);
+
+      for (const shareId of [current, legacy]) {
+        const events = await auditOf(partnerA, `share_id=${shareId}`);
+        expect(events.map((event) => event.action).sort()).toEqual(
+          ["share.accepted", "share.minted", "share.result", "share.sent"].sort(),
+        );
+        const pseudonyms = new Set(events.map((event) => event.user_pseudonym));
+        expect(pseudonyms.size).toBe(1);
+        expect([...pseudonyms][0]).toMatch(/^u_[A-Za-z0-9_-]{22}$/);
+      }
+      const [first] = await auditOf(partnerA, `share_id=${current}`);
+      const [again] = await auditOf(partnerA, `share_id=${legacy}`);
+      expect(again?.user_pseudonym).toBe(first?.user_pseudonym);
     } finally {
       await partnerA.stop();
     }

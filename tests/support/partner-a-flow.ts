@@ -78,7 +78,14 @@ export async function auditOf(partnerA: PartnerProcess, query: string) {
   const response = await partnerA.call("GET", `/v1/audit?${query}`);
   expect(response.status).toBe(200);
   return (
-    (await response.json()) as { events: Array<{ action: string; outcome: string; token_id: string | null }> }
+    (await response.json()) as {
+      events: Array<{
+        action: string;
+        outcome: string;
+        token_id: string | null;
+        user_pseudonym: string | null;
+      }>;
+    }
   ).events;
 }
 

@@ -34,6 +34,7 @@ export {
   type ReusableByCreateStatus,
   SESSION_STATUSES,
   SessionStatus,
+  SHAREABLE_STATUSES,
   type UpdatableSessionStatus,
 } from "./status.js";
 export {

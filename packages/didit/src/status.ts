@@ -30,7 +30,13 @@ export type ReusableByCreateStatus = "Not Started" | "In Progress" | "Awaiting U
 /** Targets update-status accepts (§4.2); the prose also names In Review, the explicit enum does not. */
 export type UpdatableSessionStatus = "Approved" | "Declined" | "Resubmitted";
 
-const finished: ReadonlySet<string> = new Set<FinishedStatus>(["Approved", "Declined", "In Review"]);
+/** The finished statuses: the only ones Didit's share endpoint accepts (§2 precondition). */
+export const SHAREABLE_STATUSES: readonly FinishedStatus[] = Object.freeze([
+  "Approved",
+  "Declined",
+  "In Review",
+]);
+const finished: ReadonlySet<string> = new Set<FinishedStatus>(SHAREABLE_STATUSES);
 const reusableByCreate: ReadonlySet<string> = new Set<ReusableByCreateStatus>([
   "Not Started",
   "In Progress",

@@ -47,6 +47,27 @@ export class AuditLog {
       from ${sql.identifier(source)}`;
   }
 
+  /** The keyed pseudonym audit events carry instead of the user id. */
+  pseudonymOf(userId: string): string {
+    return this.#pseudonyms.of(userId);
+  }
+
+  /**
+   * One event per row of the CTE `source`, which returns share rows: their pseudonym, audience,
+   * purpose, scope and token go into the event. For statements that change shares and audit them
+   * at once, without reading the shares first.
+   */
+  insertForShares(
+    source: string,
+    event: { action: string; outcome: string; requestId?: string | null; details?: SQL },
+  ): SQL {
+    return sql`insert into audit_events
+        (action, outcome, user_pseudonym, audience, purpose, scope, share_id, token_id, token_expires_at, request_id, details)
+      select ${event.action}, ${event.outcome}, user_pseudonym, audience, purpose, scope, share_id, token_id,
+             token_expires_at, ${event.requestId ?? null}, ${event.details ?? sql`'{}'::jsonb`}
+      from ${sql.identifier(source)}`;
+  }
+
   /**
    * Many events as one member of a data-modifying CTE, so a batch is audited in the statement that
    * changes it. With `onlyForSharesIn`, an event is written only if its share id is among the

@@ -62,6 +62,7 @@ export async function consentRoutes(app: FastifyInstance, ctx: PartnerAContext):
           .values({
             consentId: randomUUID(),
             userId: body.user_id,
+            userPseudonym: ctx.pseudonyms.of(body.user_id),
             audience: body.audience,
             purpose: body.purpose,
             scope: body.scope,

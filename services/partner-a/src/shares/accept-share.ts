@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
-import { isShareable } from "@share-broker/didit";
+import { isShareable, SHAREABLE_STATUSES } from "@share-broker/didit";
 import { AppError, rowMapper } from "@share-broker/service-kit";
-import { eq, sql } from "drizzle-orm";
+import { eq, param, sql } from "drizzle-orm";
 import type { AuditEntry, AuditLog } from "../audit/audit-log.js";
 import type { Database } from "../db/database.js";
 import { consents, shareDispatches, shares } from "../db/schema/index.js";
@@ -97,22 +97,12 @@ export async function acceptShare(
 
 const shareFromRow = rowMapper(shares);
 
-type ConsentWithSession = {
-  user_id: string;
-  audience: string;
-  purpose: string;
-  scope: string;
-  usable: boolean;
-  session_id: string | null;
-  session_status: string | null;
-};
-
 /**
- * The common case in two round trips instead of seven (throughput is bound by statements, not by
- * work): read the consent with the user's latest session, then insert the share, its outbox row
- * and its audit event in one statement that re-checks the consent under a FOR SHARE lock, so a
- * concurrent withdrawal still either waits for the share or cancels it. Anything else (a refusal,
- * a withdrawal in between) returns undefined and takes the transaction, which decides and audits it.
+ * The common case in one statement instead of seven (throughput is bound by statements, not by
+ * work): under a FOR SHARE lock on a usable consent, so a concurrent withdrawal either waits for
+ * the share or cancels it, take the user's latest session if it is shareable and insert the share,
+ * its outbox row and its audit event. Anything else (a refusal, a consent from before pseudonyms
+ * were kept) returns undefined and takes the transaction, which decides and audits it.
  */
 async function acceptInOneStatement(
   db: Database,
@@ -120,45 +110,33 @@ async function acceptInOneStatement(
   input: AcceptShareInput,
   hash: string,
 ): Promise<ShareRow | undefined> {
-  const consentId = input.request.consent_id;
-  const found = await db.execute<ConsentWithSession>(sql`
-    select c.user_id, c.audience, c.purpose, c.scope,
-           c.withdrawn_at is null and c.expires_at > ${input.now}::timestamptz as usable,
-           s.session_id, s.status as session_status
-    from consents c
-    left join lateral (
-      select v.session_id, v.status from verification_sessions v where v.user_id = c.user_id
-      order by v.created_at desc, v.status_at desc limit 1) s on true
-    where c.consent_id = ${consentId}::uuid`);
-  const consent = found.rows[0];
-  if (!consent?.usable || !consent.session_id || !consent.session_status) return undefined;
-  if (!isShareable(consent.session_status)) return undefined;
-  const shareId = randomUUID();
   const inserted = await db.execute(sql`
     with consent as (
-      select consent_id from consents
-      where consent_id = ${consentId}::uuid and withdrawn_at is null and expires_at > ${input.now}::timestamptz
+      select consent_id, user_id, user_pseudonym, audience, purpose, scope from consents
+      where consent_id = ${input.request.consent_id}::uuid and withdrawn_at is null
+        and expires_at > ${input.now}::timestamptz and user_pseudonym is not null
       for share),
+    session as (
+      select latest.session_id from consent c
+      cross join lateral (
+        select v.session_id, v.status from verification_sessions v where v.user_id = c.user_id
+        order by v.created_at desc, v.status_at desc limit 1) latest
+      where latest.status = any(${param([...SHAREABLE_STATUSES])}::text[])),
     share as (
-      insert into shares (share_id, consent_id, user_id, session_id, audience, purpose, scope, recipient_ref,
-                          ttl_seconds, status, idempotency_key, request_hash)
-      select ${shareId}::uuid, consent_id, ${consent.user_id}, ${consent.session_id}::uuid, ${consent.audience},
-             ${consent.purpose}, ${consent.scope}, ${input.request.recipient_ref ?? null},
+      insert into shares (share_id, consent_id, user_id, user_pseudonym, session_id, audience, purpose, scope,
+                          recipient_ref, ttl_seconds, status, idempotency_key, request_hash)
+      select ${randomUUID()}::uuid, c.consent_id, c.user_id, c.user_pseudonym, s.session_id, c.audience,
+             c.purpose, c.scope, ${input.request.recipient_ref ?? null},
              ${input.request.ttl_seconds ?? input.defaultTtlSeconds}::int, 'accepted',
              ${input.idempotencyKey ?? null}, ${hash}
-      from consent
+      from consent c, session s
       returning *),
     dispatch as (insert into share_dispatches (share_id) select share_id from share),
-    audit as (${audit.insertPerRowOf("share", {
-      userId: consent.user_id,
-      audience: consent.audience,
-      purpose: consent.purpose,
-      scope: consent.scope,
-      details: { consent_id: consentId },
+    audit as (${audit.insertForShares("share", {
       action: "share.accepted",
       outcome: "accepted",
-      shareId,
       requestId: input.requestId,
+      details: sql`jsonb_build_object('consent_id', consent_id)`,
     })})
     select * from share`);
   const row = inserted.rows[0];
@@ -214,6 +192,7 @@ async function acceptInTransaction(
         shareId: randomUUID(),
         consentId: consent.consentId,
         userId: consent.userId,
+        userPseudonym: consent.userPseudonym ?? audit.pseudonymOf(consent.userId),
         sessionId: session.sessionId,
         audience: consent.audience,
         purpose: consent.purpose,

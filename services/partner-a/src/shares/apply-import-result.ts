@@ -8,6 +8,8 @@ export type ResultOutcome = "applied" | "duplicate" | "unknown_share" | "wrong_s
 
 type ShareRow = typeof shares.$inferSelect;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 const SHARE_STATUS_FOR: Record<ImportResultPayload["outcome"], string> = {
   imported: "imported",
   rejected: "rejected",
@@ -53,9 +55,9 @@ function auditContext(share: ShareRow): Omit<AuditEntry, "action" | "outcome"> {
  * Applies a partner's signed import result to the share, idempotently. Only the share's own
  * audience may report on it. A late "imported" still wins over "expired": the import happened.
  *
- * The common case costs two round trips: read the share, then update it (guarded on what was read),
- * clear its outbox row and audit it in one statement. If the share changed in between, or the result
- * is refused or ignored, the decision is taken again under the row lock.
+ * The common case (an open share hears its outcome) is one statement; a refresh or a late result
+ * costs two: read the share, then update it guarded on what was read. If the share changed in
+ * between, or the result is refused or ignored, the decision is taken again under the row lock.
  */
 export async function applyImportResult(
   db: Database,
@@ -63,6 +65,9 @@ export async function applyImportResult(
   source: string,
   result: ImportResultPayload,
 ): Promise<ResultOutcome> {
+  // Share ids are UUIDs; anything else names no share (and must not reach a uuid comparison).
+  if (!UUID.test(result.share_id)) return applyUnderLock(db, audit, source, result);
+  if (await applyToOpenShare(db, audit, source, result)) return "applied";
   const [share] = await db.select().from(shares).where(eq(shares.shareId, result.share_id));
   const decision = decide(share, source, result);
   if (decision.kind === "duplicate") return "duplicate";
@@ -70,6 +75,39 @@ export async function applyImportResult(
     return "applied";
   }
   return applyUnderLock(db, audit, source, result);
+}
+
+/** Reads nothing first: updates, clears the outbox row and audits an open share of this audience. */
+async function applyToOpenShare(
+  db: Database,
+  audit: AuditLog,
+  source: string,
+  result: ImportResultPayload,
+): Promise<boolean> {
+  const applied = await db.execute(sql`
+    with applied as (
+      update shares set status = ${SHARE_STATUS_FOR[result.outcome]},
+             reason = ${result.outcome === "imported" ? null : (result.reason ?? null)},
+             import_status = ${result.outcome},
+             import_session_status = ${result.session_status ?? null},
+             import_reason = ${result.reason ?? null},
+             import_at = ${new Date(result.at)}::timestamptz,
+             updated_at = now()
+      where share_id = ${result.share_id}::uuid and audience = ${source}
+        and status in ('accepted', 'minted', 'sent') and user_pseudonym is not null
+      returning *),
+    dispatch as (delete from share_dispatches where share_id in (select share_id from applied)),
+    audit as (${audit.insertForShares("applied", {
+      action: "share.result",
+      outcome: result.outcome,
+      details: sql`${JSON.stringify(resultDetails(result))}::jsonb`,
+    })})
+    select count(*)::int as applied from applied`);
+  return Number(applied.rows[0]?.applied) === 1;
+}
+
+function resultDetails(result: ImportResultPayload) {
+  return { session_status: result.session_status ?? null, reason: result.reason ?? null };
 }
 
 async function applyIfUnchanged(
@@ -97,7 +135,7 @@ async function applyIfUnchanged(
       ...auditContext(share),
       action: decision.late ? "share.result_late" : "share.result",
       outcome: result.outcome,
-      details: { session_status: result.session_status ?? null, reason: result.reason ?? null },
+      details: resultDetails(result),
     })})
     select count(*)::int as applied from applied`);
   return Number(applied.rows[0]?.applied) === 1;
@@ -110,7 +148,9 @@ async function applyUnderLock(
   result: ImportResultPayload,
 ): Promise<ResultOutcome> {
   return db.transaction(async (tx) => {
-    const [share] = await tx.select().from(shares).where(eq(shares.shareId, result.share_id)).for("update");
+    const [share] = UUID.test(result.share_id)
+      ? await tx.select().from(shares).where(eq(shares.shareId, result.share_id)).for("update")
+      : [];
     const decision = decide(share, source, result);
     switch (decision.kind) {
       case "duplicate":

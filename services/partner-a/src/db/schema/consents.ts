@@ -6,6 +6,9 @@ export const consents = pgTable(
   {
     consentId: uuid("consent_id").primaryKey(),
     userId: text("user_id").notNull(),
+    // The user's keyed pseudonym (audit/pseudonym.ts), so a share's audit event can be written by the
+    // same statement that accepts it. Null on consents granted before it was kept.
+    userPseudonym: text("user_pseudonym"),
     audience: text("audience").notNull(),
     purpose: text("purpose").notNull(),
     scope: text("scope").notNull(),

@@ -10,6 +10,8 @@ export const shares = pgTable(
     shareId: uuid("share_id").primaryKey(),
     consentId: uuid("consent_id").notNull(),
     userId: text("user_id").notNull(),
+    // Copied from the consent: lets a result and its audit event be applied in one statement.
+    userPseudonym: text("user_pseudonym"),
     sessionId: uuid("session_id").notNull(),
     audience: text("audience").notNull(),
     purpose: text("purpose").notNull(),
@@ -38,5 +40,7 @@ export const shares = pgTable(
     uniqueIndex("shares_idempotency_key_idx").on(table.idempotencyKey),
     index("shares_consent_idx").on(table.consentId),
     index("shares_status_idx").on(table.status),
+    // GET /v1/shares pages newest first by (created_at, share_id).
+    index("shares_created_idx").on(table.createdAt, table.shareId),
   ],
 );
