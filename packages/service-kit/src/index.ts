@@ -33,6 +33,7 @@ export {
   redactDeep,
   secretScrubbingStream,
 } from "./logger.js";
+export { executePrepared } from "./prepared-statements.js";
 export { type RawBodyRouteOptions, registerRawBodyRoute } from "./raw-body-route.js";
 export { rowMapper } from "./raw-rows.js";
 export { createRedis, type RedisProfile, redisReadiness } from "./redis.js";

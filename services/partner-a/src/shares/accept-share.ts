@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { isShareable, SHAREABLE_STATUSES } from "@share-broker/didit";
-import { AppError, rowMapper } from "@share-broker/service-kit";
+import { AppError, executePrepared, rowMapper } from "@share-broker/service-kit";
 import { eq, param, sql } from "drizzle-orm";
 import type { AuditEntry, AuditLog } from "../audit/audit-log.js";
 import type { Database } from "../db/database.js";
@@ -110,7 +110,10 @@ async function acceptInOneStatement(
   input: AcceptShareInput,
   hash: string,
 ): Promise<ShareRow | undefined> {
-  const inserted = await db.execute(sql`
+  const [row] = await executePrepared(
+    db,
+    "accept_share",
+    sql`
     with consent as (
       select consent_id, user_id, user_pseudonym, audience, purpose, scope from consents
       where consent_id = ${input.request.consent_id}::uuid and withdrawn_at is null
@@ -138,8 +141,8 @@ async function acceptInOneStatement(
       requestId: input.requestId,
       details: sql`jsonb_build_object('consent_id', consent_id)`,
     })})
-    select * from share`);
-  const row = inserted.rows[0];
+    select * from share`,
+  );
   return row ? shareFromRow(row) : undefined;
 }
 

@@ -1,4 +1,5 @@
 import type { ImportResultPayload } from "@share-broker/channel";
+import { executePrepared } from "@share-broker/service-kit";
 import { eq, sql } from "drizzle-orm";
 import type { AuditEntry, AuditLog } from "../audit/audit-log.js";
 import type { Database, Executor } from "../db/database.js";
@@ -84,7 +85,10 @@ async function applyToOpenShare(
   source: string,
   result: ImportResultPayload,
 ): Promise<boolean> {
-  const applied = await db.execute(sql`
+  const [applied] = await executePrepared(
+    db,
+    "apply_result_to_open_share",
+    sql`
     with applied as (
       update shares set status = ${SHARE_STATUS_FOR[result.outcome]},
              reason = ${result.outcome === "imported" ? null : (result.reason ?? null)},
@@ -102,8 +106,9 @@ async function applyToOpenShare(
       outcome: result.outcome,
       details: sql`${JSON.stringify(resultDetails(result))}::jsonb`,
     })})
-    select count(*)::int as applied from applied`);
-  return Number(applied.rows[0]?.applied) === 1;
+    select count(*)::int as applied from applied`,
+  );
+  return Number(applied?.applied) === 1;
 }
 
 function resultDetails(result: ImportResultPayload) {

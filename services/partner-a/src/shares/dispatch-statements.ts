@@ -1,4 +1,4 @@
-import { rowMapper } from "@share-broker/service-kit";
+import { executePrepared, rowMapper } from "@share-broker/service-kit";
 import { param, sql } from "drizzle-orm";
 import type { AuditEntry, AuditLog } from "../audit/audit-log.js";
 import type { Database, Executor } from "../db/database.js";
@@ -39,7 +39,10 @@ function asDate(value: unknown): Date {
 
 /** Leases due outbox rows and reads their shares and consents: one statement per batch. */
 export async function claimDue(db: Database, limit: number, leaseSeconds: number): Promise<Claimed[]> {
-  const result = await db.execute(sql`
+  const rows = await executePrepared(
+    db,
+    "claim_dispatches",
+    sql`
     with claimed as (
       update share_dispatches set leased_until = now() + make_interval(secs => ${leaseSeconds}),
              attempts = attempts + 1
@@ -52,8 +55,9 @@ export async function claimDue(db: Database, limit: number, leaseSeconds: number
            c.withdrawn_at as consent_withdrawn_at, c.expires_at as consent_expires_at, s.*
     from claimed
     left join shares s on s.share_id = claimed.share_id
-    left join consents c on c.consent_id = s.consent_id`);
-  return result.rows.map((row) => ({
+    left join consents c on c.consent_id = s.consent_id`,
+  );
+  return rows.map((row) => ({
     shareId: String(row.claimed_share_id),
     attempts: Number(row.claimed_attempts),
     share: row.share_id === null ? undefined : shareFromRow(row),
@@ -78,7 +82,10 @@ export async function recordMints(
   minted: MintedShare[],
   auditContext: (share: ShareRow) => Omit<AuditEntry, "action" | "outcome">,
 ): Promise<Set<string>> {
-  const result = await db.execute<{ share_id: string }>(sql`
+  const rows = await executePrepared<{ share_id: string }>(
+    db,
+    "record_mints",
+    sql`
     with input as (
       select * from unnest(${param(minted.map((m) => m.share.shareId))}::uuid[],
                            ${param(minted.map((m) => m.tokenHash))}::text[],
@@ -103,8 +110,9 @@ export async function recordMints(
       })),
       "minted",
     )})
-    select share_id from minted`);
-  return new Set(result.rows.map((row) => String(row.share_id)));
+    select share_id from minted`,
+  );
+  return new Set(rows.map((row) => String(row.share_id)));
 }
 
 /**
