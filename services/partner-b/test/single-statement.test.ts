@@ -77,6 +77,28 @@ function auditOf(shareId: string) {
   }>("select * from audit_events where share_id = $1 order by id", [shareId]);
 }
 
+/** A Didit status.updated webhook for the session, as the webhook route applies it. */
+async function statusUpdate(sessionId: string, status: SessionStatus, at: Date) {
+  return applySessionEvent(
+    b.db,
+    new AuditLog(),
+    {
+      event_id: randomUUID(),
+      webhook_type: "status.updated",
+      timestamp: Math.floor(at.getTime() / 1000),
+      created_at: Math.floor(at.getTime() / 1000),
+      session_id: sessionId,
+      status,
+    },
+    "req-1",
+  );
+}
+
+/** Sends everything due, so a test's batch holds only its own results. */
+async function drainAll() {
+  while ((await b.sender.drainOnce()) > 0);
+}
+
 function outboxOf(importId: string) {
   return b.query<{
     seq: number;
@@ -85,7 +107,13 @@ function outboxOf(importId: string) {
     kind: string;
     payload: Record<string, unknown>;
     sent_at: Date | null;
-  }>("select * from result_outbox where import_id = $1 order by seq", [importId]);
+    leased_until: Date | null;
+    attempts: number;
+    last_error: string | null;
+    due_later: boolean;
+  }>("select *, due_at > now() as due_later from result_outbox where import_id = $1 order by seq", [
+    importId,
+  ]);
 }
 
 async function importRow(importId: string) {
@@ -100,7 +128,7 @@ describe("the common path of a share, one statement per step", () => {
     const offer = offerOf({ recipientRef: `ref-${randomUUID()}` });
     const jobId = `job-${randomUUID()}`;
     let row: ImportRow | undefined;
-    const receiving = await b.statements.during(async () => {
+    const receiving = await b.statements.namedDuring(async () => {
       row = await received(offer, jobId);
     });
     // Inserted already claimed by this delivery, as claim() would have left it.
@@ -126,7 +154,7 @@ describe("the common path of a share, one statement per step", () => {
 
     const copy = copyOf(offer);
     let finished: ImportRow | undefined;
-    const finishing = await b.statements.during(async () => {
+    const finishing = await b.statements.namedDuring(async () => {
       finished = await b.store.recordImported(row as ImportRow, copy, { job_id: jobId, attempt: 1 });
     });
     expect(finished).toMatchObject({
@@ -140,15 +168,20 @@ describe("the common path of a share, one statement per step", () => {
     });
     expect(finished?.decidedAt).toBeInstanceOf(Date);
 
-    const sending = await b.statements.during(async () => {
+    const sending = await b.statements.namedDuring(async () => {
       expect(await b.sender.drainOnce()).toBe(1);
     });
 
     // Before: 4 (BEGIN, insert, audit, COMMIT) + 1 claim; 6 (BEGIN, update, audit, max(seq), insert,
-    // COMMIT); 1 outbox claim + 5 (BEGIN, update, select import, audit, COMMIT). Now 1, 1, 1 + 1.
-    expect(receiving).toHaveLength(1);
-    expect(finishing).toHaveLength(1);
-    expect(sending).toHaveLength(2);
+    // COMMIT); 1 outbox claim + 5 (BEGIN, update, select import, audit, COMMIT). Now 1, 1, 1 + 1,
+    // where the sender's claim and mark are one statement each for a whole batch of results, and
+    // all four are named prepared statements (parsed and planned once per connection).
+    expect(receiving.map((statement) => statement.name)).toEqual(["partner-b.imports.receive"]);
+    expect(finishing.map((statement) => statement.name)).toEqual(["partner-b.imports.finish-imported"]);
+    expect(sending.map((statement) => statement.name)).toEqual([
+      "partner-b.results.claim",
+      "partner-b.results.mark-sent",
+    ]);
 
     const [outbox, ...more] = await outboxOf((finished as ImportRow).importId);
     expect(more).toEqual([]);
@@ -300,22 +333,6 @@ describe("an outcome is recorded once", () => {
 });
 
 describe("results after the outcome", () => {
-  async function statusUpdate(sessionId: string, status: SessionStatus, at: Date) {
-    return applySessionEvent(
-      b.db,
-      new AuditLog(),
-      {
-        event_id: randomUUID(),
-        webhook_type: "status.updated",
-        timestamp: Math.floor(at.getTime() / 1000),
-        created_at: Math.floor(at.getTime() / 1000),
-        session_id: sessionId,
-        status,
-      },
-      "req-1",
-    );
-  }
-
   it("numbers the outcome, a status update and a re-send 0, 1, 2 and sends them in order", async () => {
     const offer = offerOf();
     const row = await received(offer);
@@ -397,5 +414,200 @@ describe("results after the outcome", () => {
     expect((await first) + (await second)).toBe(2);
     const events = (await auditOf(offer.shareId)).filter((event) => event.action === "result.sent");
     expect(events).toHaveLength(1);
+  });
+});
+
+describe("the result sender marks a batch sent in one statement", () => {
+  /** Imports `count` shares, alternately imported and rejected, each with its outcome queued. */
+  async function finishedImports(count: number) {
+    const finished: { offer: ReceivedOffer; row: ImportRow }[] = [];
+    for (let index = 0; index < count; index += 1) {
+      const offer = offerOf();
+      const row = await received(offer);
+      const done =
+        index % 2 === 0
+          ? await b.store.recordImported(row, copyOf(offer), {})
+          : await b.store.recordNotImported(row, "rejected", "forbidden", {});
+      finished.push({ offer, row: done as ImportRow });
+    }
+    return finished;
+  }
+
+  async function sentEventsOf(shareId: string) {
+    return (await auditOf(shareId)).filter((event) => event.action === "result.sent");
+  }
+
+  it("marks a batch of six results sent, each with its own event, in one statement", async () => {
+    await drainAll();
+    const batch = await finishedImports(6);
+    let count = 0;
+    const sending = await b.statements.namedDuring(async () => {
+      count = await b.sender.drainOnce();
+    });
+    expect(count).toBe(6);
+    expect(sending.map((statement) => statement.name)).toEqual([
+      "partner-b.results.claim",
+      "partner-b.results.mark-sent",
+    ]);
+    for (const { offer, row } of batch) {
+      const [outbox, ...more] = await outboxOf(row.importId);
+      expect(more).toEqual([]);
+      expect(outbox?.sent_at).toBeInstanceOf(Date);
+      expect(outbox).toMatchObject({ leased_until: null, last_error: null, attempts: 1 });
+      const events = await sentEventsOf(offer.shareId);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        outcome: row.status,
+        user_pseudonym: offer.userPseudonym,
+        source_partner: "partner-a",
+        purpose: "onboarding",
+        scope: "kyc",
+        share_id: offer.shareId,
+        import_id: row.importId,
+        token_id: offer.tokenId,
+        token_expires_at: offer.tokenExpiresAt,
+        details: {
+          job_id: offer.shareId,
+          kind: "outcome",
+          seq: 0,
+          session_status: row.status === "imported" ? "Approved" : null,
+          reason: row.status === "imported" ? null : "forbidden",
+          queued: "added",
+        },
+      });
+    }
+    expect(batch.map(({ row }) => row.status)).toEqual([
+      "imported",
+      "rejected",
+      "imported",
+      "rejected",
+      "imported",
+      "rejected",
+    ]);
+  });
+
+  it("leaves a result whose add failed in the middle of a batch unsent and rescheduled, and marks the others", async () => {
+    await drainAll();
+    const [before, middle, after] = await finishedImports(3);
+    if (!before || !middle || !after) throw new Error("three imports expected");
+    const restore = b.failSends([middle.offer.shareId]);
+    let count = 0;
+    const sending = await b.statements.namedDuring(async () => {
+      count = await b.sender.drainOnce();
+    });
+    expect(count).toBe(2);
+    // The claim, then the mark of the two and the reschedule of the one, side by side.
+    expect(sending.map((statement) => statement.name).sort()).toEqual([
+      "partner-b.results.claim",
+      "partner-b.results.mark-sent",
+      "partner-b.results.reschedule",
+    ]);
+    for (const { offer, row } of [before, after]) {
+      expect((await outboxOf(row.importId))[0]?.sent_at).toBeInstanceOf(Date);
+      expect(await sentEventsOf(offer.shareId)).toHaveLength(1);
+    }
+    const [failed] = await outboxOf(middle.row.importId);
+    expect(failed).toMatchObject({
+      sent_at: null,
+      leased_until: null,
+      attempts: 1,
+      due_later: true,
+      last_error: `results queue unavailable for ${middle.offer.shareId}`,
+    });
+    expect(await sentEventsOf(middle.offer.shareId)).toEqual([]);
+    expect(b.sent.some((result) => result.jobId === middle.offer.shareId)).toBe(false);
+    // Not due before its backoff has passed.
+    expect(await b.sender.drainOnce()).toBe(0);
+
+    restore();
+    await b.query("update result_outbox set due_at = now() where import_id = $1", [middle.row.importId]);
+    expect(await b.sender.drainOnce()).toBe(1);
+    const [resent] = await outboxOf(middle.row.importId);
+    expect(resent?.sent_at).toBeInstanceOf(Date);
+    expect(resent).toMatchObject({ attempts: 2, last_error: null, leased_until: null });
+    const events = await sentEventsOf(middle.offer.shareId);
+    expect(events.map((event) => event.details)).toEqual([
+      expect.objectContaining({ job_id: middle.offer.shareId, queued: "added" }),
+    ]);
+  });
+
+  it("writes one event per result when two senders mark the same batch", async () => {
+    await drainAll();
+    const batch = await finishedImports(4);
+    const release = b.holdSends();
+    const first = b.sender.drainOnce();
+    await b.waitForHeldSends(4);
+    // The first sender's leases lapse while it waits on the queue: a second sender takes the batch too.
+    await b.query(
+      "update result_outbox set leased_until = now() - interval '1 second' where import_id = any($1)",
+      [batch.map(({ row }) => row.importId)],
+    );
+    const second = b.sender.drainOnce();
+    await b.waitForHeldSends(8);
+    release();
+    // Both mark all four (neither fails, e.g. on a deadlock); only the first marking writes events.
+    expect([await first, await second]).toEqual([4, 4]);
+    for (const { offer, row } of batch) {
+      expect((await outboxOf(row.importId))[0]?.sent_at).toBeInstanceOf(Date);
+      expect(await sentEventsOf(offer.shareId)).toHaveLength(1);
+      expect(b.sent.filter((result) => result.jobId === offer.shareId)).toHaveLength(1);
+    }
+  });
+
+  it("sends one result per import per batch, so an import's results keep their order", async () => {
+    await drainAll();
+    const offer = offerOf();
+    const row = await received(offer);
+    const copy = copyOf(offer, SessionStatus.InReview);
+    await b.store.recordImported(row, copy, {});
+    await statusUpdate(copy.sessionId, SessionStatus.Approved, new Date(copy.statusAt.getTime() + 5_000));
+    const [other] = await finishedImports(1);
+    // The outcome and the other import's result; the status update waits for the outcome's mark.
+    expect(await b.sender.drainOnce()).toBe(2);
+    expect((await outboxOf(row.importId)).map((result) => result.sent_at !== null)).toEqual([true, false]);
+    expect(await b.sender.drainOnce()).toBe(1);
+    expect(
+      b.sent.filter((result) => result.payload.share_id === offer.shareId).map((result) => result.jobId),
+    ).toEqual([offer.shareId, `${offer.shareId}-1`]);
+    expect(await sentEventsOf(other?.offer.shareId as string)).toHaveLength(1);
+    const events = await sentEventsOf(offer.shareId);
+    expect(events.map((event) => event.details.seq)).toEqual([0, 1]);
+  });
+});
+
+describe("prepared statements", () => {
+  it("sends each prepared statement name with one text only, whatever the values", async () => {
+    // Every shape of the named statements: an import imported, rejected with and without an error,
+    // and a batch with a failed add (reschedule) beside sent ones (mark).
+    await drainAll();
+    const imported = offerOf();
+    await b.store.recordImported(await received(imported), copyOf(imported), { any: "detail" });
+    const withError = offerOf();
+    await b.store.recordNotImported(await received(withError), "failed", "other", { error: "boom" });
+    const withoutError = offerOf({ recipientRef: `ref-${randomUUID()}` });
+    await b.store.recordNotImported(await received(withoutError), "rejected", "forbidden", { code: 1 });
+    const restore = b.failSends([withError.shareId]);
+    expect(await b.sender.drainOnce()).toBe(2);
+    restore();
+
+    const byName = b.statements.textsByName();
+    expect([...byName.keys()].sort()).toEqual(
+      expect.arrayContaining([
+        "partner-b.imports.finish-imported",
+        "partner-b.imports.finish-not-imported",
+        "partner-b.imports.receive",
+        "partner-b.results.claim",
+        "partner-b.results.mark-sent",
+        "partner-b.results.reschedule",
+      ]),
+    );
+    for (const [name, texts] of byName) expect({ name, texts: texts.size }).toEqual({ name, texts: 1 });
+    expect(
+      (
+        await b.query<{ last_error: string | null }>("select last_error from imports where share_id = $1", [
+          withError.shareId,
+        ])
+      )[0]?.last_error,
+    ).toBe("boom");
   });
 });

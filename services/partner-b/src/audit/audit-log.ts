@@ -49,13 +49,15 @@ export class AuditLog {
    * The SQL twin of record() for data-modifying CTEs: one event per row of the CTE `source`, which
    * returns imports columns (those importAuditContext reads); `details` may use them as
    * `<source>.<column>`. An empty source writes nothing, so an effect that did not happen leaves no
-   * event, and an effect and its event commit together in one statement.
+   * event, and an effect and its event commit together in one statement. `outcome` is one value for
+   * every row, or SQL over the source's columns when it differs per row.
    */
-  recordPerImportRow(source: string, event: { action: string; outcome: string; details: SQL }): SQL {
+  recordPerImportRow(source: string, event: { action: string; outcome: string | SQL; details: SQL }): SQL {
+    const outcome = typeof event.outcome === "string" ? sql`${event.outcome}::text` : event.outcome;
     return sql`insert into audit_events
         (action, outcome, user_pseudonym, source_partner, purpose, scope, share_id, import_id,
          token_id, token_expires_at, details)
-      select ${event.action}::text, ${event.outcome}::text, user_pseudonym, source_partner, purpose, scope,
+      select ${event.action}::text, ${outcome}, user_pseudonym, source_partner, purpose, scope,
              share_id, import_id, token_id, token_expires_at, ${event.details}
       from ${sql.identifier(source)}`;
   }

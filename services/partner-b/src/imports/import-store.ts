@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { rowMapper } from "@share-broker/service-kit";
-import { and, eq, inArray, isNull, lt, or, type SQL, sql } from "drizzle-orm";
+import { executePrepared, rowMapper } from "@share-broker/service-kit";
+import { and, eq, getTableColumns, inArray, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { Database, Executor } from "../db/database.js";
 import { jsonb } from "../db/raw-sql.js";
@@ -58,7 +58,9 @@ export interface ImportedCopy {
  * The import's row transitions. Each is atomic with its audit event and, for outcomes, the result to
  * send, so an import can never be recorded without its result (or the other way round). The common
  * path (first receipt, outcome) is one statement each, a data-modifying CTE, since a share's cost is
- * dominated by round trips and commits; rarer paths keep a transaction.
+ * dominated by round trips and commits; rarer paths keep a transaction. Those statements run as named
+ * prepared statements (parsed and planned once per connection), so each name below stands for one
+ * SQL text: only values vary, never the shape.
  */
 export class ImportStore {
   constructor(
@@ -85,7 +87,10 @@ export class ImportStore {
   async #insertClaimed(offer: ReceivedOffer, jobId: string, lease: Lease): Promise<ImportRow | undefined> {
     // A user id of ours, fixed now, so every retry imports for the same user.
     const vendorData = offer.recipientRef ?? `b-user-${randomUUID()}`;
-    const result = await this.db.execute<Record<string, unknown>>(sql`
+    const rows = await executePrepared(
+      this.db,
+      "partner-b.imports.receive",
+      sql`
       with inserted as (
         insert into imports (import_id, source_partner, share_id, status, user_pseudonym, purpose, scope,
           consent_id, recipient_ref, session_kind, vendor_data, token_hash, token_id, token_expires_at,
@@ -103,8 +108,9 @@ export class ImportStore {
         outcome: "received",
         details: jsonb({ job_id: jobId, vendor_data: vendorData }),
       })})
-      select * from inserted`);
-    const [row] = result.rows;
+      select ${IMPORT_COLUMNS} from inserted`,
+    );
+    const [row] = rows;
     return row ? importFromRow(row) : undefined;
   }
 
@@ -188,6 +194,7 @@ export class ImportStore {
     details: Record<string, unknown>,
   ): Promise<ImportRow | undefined> {
     return this.#finish(
+      "partner-b.imports.finish-imported",
       key,
       sql`status = 'imported', reason = null, didit_session_id = ${copy.sessionId}::uuid,
           didit_status = ${copy.status}, didit_status_at = ${copy.statusAt.toISOString()}::timestamptz,
@@ -206,13 +213,18 @@ export class ImportStore {
     reason: string,
     details: Record<string, unknown>,
   ): Promise<ImportRow | undefined> {
-    const lastError =
-      typeof details.error === "string" ? sql`, last_error = ${details.error.slice(0, 500)}` : sql``;
-    return this.#finish(key, sql`status = ${status}, reason = ${reason}${lastError}`, {
-      action: status === "rejected" ? "import.rejected" : "import.failed",
-      outcome: reason,
-      details: jsonb(details),
-    });
+    // One text with or without an error (a null keeps the last error), so one prepared statement.
+    const lastError = typeof details.error === "string" ? details.error.slice(0, 500) : null;
+    return this.#finish(
+      "partner-b.imports.finish-not-imported",
+      key,
+      sql`status = ${status}, reason = ${reason}, last_error = coalesce(${lastError}::text, last_error)`,
+      {
+        action: status === "rejected" ? "import.rejected" : "import.failed",
+        outcome: reason,
+        details: jsonb(details),
+      },
+    );
   }
 
   /** Keeps the import for this job until the retry is due, and says why it waits. */
@@ -258,8 +270,11 @@ export class ImportStore {
    * the open-state guard against our committed row, matches nothing, and so writes no second event or
    * result. Were that reasoning ever broken, the unique index on (import_id, seq) fails the whole
    * statement (nothing half-written) rather than numbering two results alike.
+   *
+   * `name` names the prepared statement, so it must stand for one shape of `changes` and `event`.
    */
   async #finish(
+    name: string,
     key: ImportKey,
     changes: SQL,
     event: { action: string; outcome: string; details: SQL },
@@ -269,7 +284,10 @@ export class ImportStore {
       OPEN_IMPORT_STATES.map((state) => sql`${state}`),
       sql`, `,
     );
-    const result = await this.db.execute<Record<string, unknown>>(sql`
+    const rows = await executePrepared(
+      this.db,
+      name,
+      sql`
       with finished as (
         update imports set ${changes}, decided_at = ${now.toISOString()}::timestamptz, lease_owner = null,
                leased_until = null, updated_at = ${now.toISOString()}::timestamptz
@@ -277,14 +295,26 @@ export class ImportStore {
         returning *),
       audited as (${this.audit.recordPerImportRow("finished", event)}),
       queued as (${enqueueResultPerRow("finished", key.shareId, "outcome", now)})
-      select * from finished`);
+      select ${IMPORT_COLUMNS} from finished`,
+    );
     // Nothing: already finished by another delivery, which recorded the outcome and queued the result.
-    const [row] = result.rows;
+    const [row] = rows;
     return row ? importFromRow(row) : undefined;
   }
 }
 
 const importFromRow = rowMapper(imports);
+
+/**
+ * The imports columns by name, for what the prepared statements return. Not `*`: a prepared
+ * statement whose result gains a column (a migration adding one while connections stay open) fails
+ * with "cached plan must not change result type" until its connection closes; a fixed list does not.
+ */
+const IMPORT_COLUMNS = sql.raw(
+  Object.values(getTableColumns(imports))
+    .map((column) => `"${column.name}"`)
+    .join(", "),
+);
 
 /** Audit details of an imported row's Didit side, from #finish's CTE (policy columns were set at claim). */
 const DIDIT_DETAILS = sql`jsonb_build_object(

@@ -8,15 +8,40 @@ import { ImportStore } from "../../src/imports/import-store.js";
 import { ResultSender } from "../../src/results/result-sender.js";
 import { MIGRATIONS_FOLDER } from "./processes.js";
 
+/** A statement as sent: its text, and its name when it ran as a named prepared statement. */
+export interface SentStatement {
+  text: string;
+  name: string | undefined;
+}
+
 /** Every statement partner-b sent to Postgres, BEGIN and COMMIT included, in order. */
 export class StatementLog {
-  readonly texts: string[] = [];
+  readonly sent: SentStatement[] = [];
+
+  get texts(): string[] {
+    return this.sent.map((statement) => statement.text);
+  }
 
   /** Runs `work` and returns the statements it sent. */
   async during(work: () => Promise<unknown>): Promise<string[]> {
-    const from = this.texts.length;
+    return (await this.namedDuring(work)).map((statement) => statement.text);
+  }
+
+  /** Runs `work` and returns the statements it sent, with their prepared statement names. */
+  async namedDuring(work: () => Promise<unknown>): Promise<SentStatement[]> {
+    const from = this.sent.length;
     await work();
-    return this.texts.slice(from);
+    return this.sent.slice(from);
+  }
+
+  /** Every text each prepared statement name was sent with (node-postgres allows one per name). */
+  textsByName(): Map<string, Set<string>> {
+    const byName = new Map<string, Set<string>>();
+    for (const { name, text } of this.sent) {
+      if (name === undefined) continue;
+      byName.set(name, (byName.get(name) ?? new Set()).add(text));
+    }
+    return byName;
   }
 }
 
@@ -41,7 +66,14 @@ export async function inProcessPartnerB() {
     const query = client.query.bind(client) as (...args: unknown[]) => unknown;
     (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
       const first = args[0];
-      statements.texts.push(typeof first === "string" ? first : String((first as { text: string }).text));
+      statements.sent.push(
+        typeof first === "string"
+          ? { text: first, name: undefined }
+          : {
+              text: String((first as { text: string }).text),
+              name: (first as { name?: string }).name,
+            },
+      );
       return query(...args);
     };
   });
@@ -52,6 +84,8 @@ export async function inProcessPartnerB() {
   const sent: SentResult[] = [];
   // While held, sends wait here: a test can act between a sender's claim and its mark.
   let held: { gate: Promise<void>; waiting: number } | undefined;
+  // Sends of these job ids fail, as when Redis or the partner's keys are unavailable.
+  const failing = new Set<string>();
   const sealer: EnvelopeSealer = {
     seal: async (input) => JSON.stringify({ jti: input.jti, payload: input.payload }),
   };
@@ -61,6 +95,7 @@ export async function inProcessPartnerB() {
         held.waiting += 1;
         await held.gate;
       }
+      if (failing.has(jobId)) throw new Error(`results queue unavailable for ${jobId}`);
       const added = !sent.some((result) => result.jobId === jobId);
       if (added) sent.push({ partnerId, jobId, payload: JSON.parse(envelope).payload });
       return { added };
@@ -84,6 +119,13 @@ export async function inProcessPartnerB() {
       return () => {
         held = undefined;
         release();
+      };
+    },
+    /** Makes sends of these job ids fail until the returned function is called. */
+    failSends: (jobIds: string[]) => {
+      for (const jobId of jobIds) failing.add(jobId);
+      return () => {
+        for (const jobId of jobIds) failing.delete(jobId);
       };
     },
     waitForHeldSends: async (count: number) => {
