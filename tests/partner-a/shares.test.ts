@@ -124,6 +124,46 @@ describe("partner-a shares, end to end to partner-b's inbox", () => {
     expect(jobs).toHaveLength(1);
   });
 
+  it("accepts a burst of requests together: each share once, refusals and Idempotency-Key races answered per request", async () => {
+    const users = await Promise.all(Array.from({ length: 10 }, () => verifiedUser(world, partnerA)));
+    const consents = await Promise.all(users.map((userId) => consentFor(partnerA, userId)));
+    const withdrawn = consents[9] as string;
+    expect((await partnerA.call("DELETE", `/v1/consents/${withdrawn}`)).status).toBe(200);
+    const raced = { "idempotency-key": `burst-${users[0]}` };
+    // Fired at once, so requests share group statements; the race inside a batch is on purpose.
+    const responses = await Promise.all([
+      ...consents
+        .slice(0, 9)
+        .map((consentId) => partnerA.call("POST", "/v1/shares", { consent_id: consentId })),
+      partnerA.call("POST", "/v1/shares", { consent_id: withdrawn }),
+      partnerA.call("POST", "/v1/shares", { consent_id: consents[0] }, raced),
+      partnerA.call("POST", "/v1/shares", { consent_id: consents[0] }, raced),
+    ]);
+    const bodies = (await Promise.all(responses.map((response) => response.json()))) as Array<{
+      share_id?: string;
+      error?: { code: string };
+    }>;
+    expect(
+      responses.map((response) => response.status),
+      JSON.stringify(bodies),
+    ).toEqual([...Array(9).fill(202), 409, 202, 202]);
+    expect(bodies[9]?.error?.code).toBe("consent_withdrawn");
+    expect(bodies[10]?.share_id).toBe(bodies[11]?.share_id);
+    const shareIds = [...bodies.slice(0, 9), bodies[10]].map((body) => body?.share_id as string);
+    expect(new Set(shareIds).size).toBe(10);
+    for (const shareId of shareIds) {
+      await shareReaches(partnerA, shareId, "sent");
+      const actions = (await auditOf(partnerA, `share_id=${shareId}`)).map((event) => event.action).sort();
+      expect(actions).toEqual(["share.accepted", "share.minted", "share.sent"]);
+    }
+    const inboxIds = new Set((await inbox.jobs()).map((job) => job.id));
+    for (const shareId of shareIds) expect(inboxIds.has(shareId)).toBe(true);
+    const trail = await auditOf(partnerA, `user_id=${encodeURIComponent(users[9] as string)}`);
+    expect(trail.filter((event) => event.action === "share.refused").map((event) => event.outcome)).toEqual([
+      "consent_withdrawn",
+    ]);
+  });
+
   it("honours ttl_seconds and refuses one outside 60..86400 with 400", async () => {
     const userId = await verifiedUser(world, partnerA);
     const consentId = await consentFor(partnerA, userId);

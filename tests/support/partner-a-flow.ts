@@ -76,7 +76,8 @@ export async function shareReaches(
 
 export async function auditOf(partnerA: PartnerProcess, query: string) {
   const response = await partnerA.call("GET", `/v1/audit?${query}`);
-  expect(response.status).toBe(200);
+  if (response.status !== 200)
+    expect.fail(`GET /v1/audit?${query}: ${response.status} ${await response.text()}`);
   return (
     (await response.json()) as {
       events: Array<{

@@ -81,3 +81,16 @@ export async function migrateDatabase(url: string, folder: string): Promise<void
     await client.end();
   }
 }
+
+/**
+ * The SQLSTATE of a Postgres error, also when drizzle wrapped it (DrizzleQueryError keeps the
+ * driver's error as its cause): e.g. "23505" for a unique violation.
+ */
+export function postgresErrorCode(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current && depth < 4; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

@@ -11,6 +11,7 @@ export {
   maintenanceUrl,
   migrateDatabase,
   type NodePgDatabase,
+  postgresErrorCode,
   postgresReadiness,
 } from "./db.js";
 export { applyDevelopmentEnv, findRepoRoot } from "./dev-env.js";
@@ -24,6 +25,7 @@ export {
   toAppError,
 } from "./errors.js";
 export { failpoint } from "./failpoints.js";
+export { GroupCommit } from "./group-commit.js";
 export type { ReadinessCheck } from "./health.js";
 export {
   createLogger,
@@ -35,7 +37,7 @@ export {
 } from "./logger.js";
 export { executePrepared } from "./prepared-statements.js";
 export { type RawBodyRouteOptions, registerRawBodyRoute } from "./raw-body-route.js";
-export { rowMapper } from "./raw-rows.js";
+export { columnsOf, rowMapper } from "./raw-rows.js";
 export { createRedis, type RedisProfile, redisReadiness } from "./redis.js";
 export { REQUEST_ID_HEADER } from "./request-id.js";
 export { type RunOptions, runService } from "./server.js";

@@ -1,4 +1,4 @@
-import { getTableColumns, type InferSelectModel, type Table } from "drizzle-orm";
+import { getTableColumns, type InferSelectModel, type SQL, sql, type Table } from "drizzle-orm";
 
 /**
  * Maps rows of a raw `returning *` / `select *` (snake_case columns, driver values) to the table's
@@ -16,4 +16,16 @@ export function rowMapper<T extends Table>(table: T): (raw: Record<string, unkno
     }
     return row as InferSelectModel<T>;
   };
+}
+
+/**
+ * The table's columns by name (`alias.col, …`), for raw statements that return whole rows. Prepared
+ * statements must not say `*`: a migration that adds a column while connections stay open would
+ * make each of them fail with "cached plan must not change result type" until the connection ends.
+ */
+export function columnsOf(table: Table, alias?: string): SQL {
+  const names = Object.values(getTableColumns(table)).map((column) =>
+    alias ? sql`${sql.identifier(alias)}.${sql.identifier(column.name)}` : sql.identifier(column.name),
+  );
+  return sql.join(names, sql`, `);
 }

@@ -5,6 +5,7 @@ import type { AuditLog } from "./audit/audit-log.js";
 import type { Pseudonymizer } from "./audit/pseudonym.js";
 import type { PartnerAConfig } from "./config.js";
 import type { Database } from "./db/database.js";
+import type { ShareAcceptor } from "./shares/accept-share.js";
 
 /** Everything partner-a's routes and workers share, built once in server.ts. */
 export interface PartnerAContext {
@@ -17,4 +18,5 @@ export interface PartnerAContext {
   pseudonyms: Pseudonymizer;
   clock: Clock;
   dispatcher: { wake(): void };
+  shares: ShareAcceptor;
 }

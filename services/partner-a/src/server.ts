@@ -27,6 +27,7 @@ import { startImportResultsConsumer } from "./channel/import-results-consumer.js
 import { createOutboundChannel } from "./channel/outbound-channel.js";
 import { partnerAConfigSchema, SERVICE_NAME } from "./config.js";
 import * as schema from "./db/schema/index.js";
+import { ShareAcceptor } from "./shares/accept-share.js";
 import { ShareDispatcher } from "./shares/share-dispatcher.js";
 import { ShareReconciler } from "./shares/share-reconciler.js";
 
@@ -95,7 +96,18 @@ const results = startImportResultsConsumer({
 const retention = new AuditRetention(pool, config.AUDIT_RETENTION_DAYS, logger);
 
 const app = await buildPartnerAApp(
-  { config, logger, db, didit, registry, audit, pseudonyms, clock, dispatcher },
+  {
+    config,
+    logger,
+    db,
+    didit,
+    registry,
+    audit,
+    pseudonyms,
+    clock,
+    dispatcher,
+    shares: new ShareAcceptor(db, audit),
+  },
   { postgres: postgresReadiness(pool), redis: redisReadiness(producerRedis) },
 );
 dispatcher.start();

@@ -59,7 +59,7 @@ export class AuditLog {
    */
   insertForShares(
     source: string,
-    event: { action: string; outcome: string; requestId?: string | null; details?: SQL },
+    event: { action: string; outcome: string | SQL; requestId?: string | null | SQL; details?: SQL },
   ): SQL {
     return sql`insert into audit_events
         (action, outcome, user_pseudonym, audience, purpose, scope, share_id, token_id, token_expires_at, request_id, details)

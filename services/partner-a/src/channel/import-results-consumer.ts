@@ -8,7 +8,7 @@ import type { Logger } from "@share-broker/service-kit";
 import type { Redis } from "ioredis";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { Database } from "../db/database.js";
-import { applyImportResult } from "../shares/apply-import-result.js";
+import { ImportResultApplier } from "../shares/apply-import-result.js";
 
 /**
  * Consumes partners' signed import results from this partner's results queue. Envelopes that do
@@ -32,6 +32,7 @@ export function startImportResultsConsumer(deps: {
     prefix: deps.prefix,
     logger: deps.logger,
   });
+  const results = new ImportResultApplier(deps.db, deps.audit);
   const consumer = createChannelConsumer({
     connection: deps.connection,
     queueName: deps.queueName,
@@ -51,7 +52,7 @@ export function startImportResultsConsumer(deps: {
         deps.logger.warn({ job_id: job.id, reason: opened.reason }, "import result rejected to dead-letter");
         return;
       }
-      const outcome = await applyImportResult(deps.db, deps.audit, opened.claims.iss, opened.claims.payload);
+      const outcome = await results.apply(opened.claims.iss, opened.claims.payload);
       deps.logger.info(
         { share_id: opened.claims.payload.share_id, result: opened.claims.payload.outcome, applied: outcome },
         "import result received",

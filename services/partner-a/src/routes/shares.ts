@@ -3,7 +3,7 @@ import { and, desc, eq, type SQL, sql } from "drizzle-orm";
 import type { FastifyInstance } from "fastify";
 import type { PartnerAContext } from "../context.js";
 import { shares } from "../db/schema/index.js";
-import { acceptShare, type ShareRequest } from "../shares/accept-share.js";
+import type { ShareRequest } from "../shares/accept-share.js";
 import { SHARE_STATES, shareView, shareViewSchema } from "../shares/share-view.js";
 
 interface ListQuery {
@@ -125,7 +125,7 @@ export async function shareRoutes(app: FastifyInstance, ctx: PartnerAContext): P
       },
     },
     async (request, reply) => {
-      const { share, replayed } = await acceptShare(ctx.db, ctx.audit, {
+      const { share, replayed } = await ctx.shares.accept({
         request: request.body as ShareRequest,
         idempotencyKey: request.headers["idempotency-key"] as string | undefined,
         requestId: request.id,

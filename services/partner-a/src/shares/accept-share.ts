@@ -1,11 +1,12 @@
 import { createHash, randomUUID } from "node:crypto";
-import { isShareable, SHAREABLE_STATUSES } from "@share-broker/didit";
-import { AppError, executePrepared, rowMapper } from "@share-broker/service-kit";
-import { eq, param, sql } from "drizzle-orm";
+import { isShareable } from "@share-broker/didit";
+import { AppError, GroupCommit, postgresErrorCode } from "@share-broker/service-kit";
+import { eq } from "drizzle-orm";
 import type { AuditEntry, AuditLog } from "../audit/audit-log.js";
 import type { Database } from "../db/database.js";
 import { consents, shareDispatches, shares } from "../db/schema/index.js";
 import { latestSessionOf } from "../verifications/latest-session.js";
+import { acceptInOneStatement, type PendingAccept } from "./accept-in-one-statement.js";
 
 export interface ShareRequest {
   consent_id: string;
@@ -57,93 +58,55 @@ class ShareRefusal extends AppError {
 }
 
 /**
- * Accepts a share durably: the share, its audit event and its dispatch intent (the outbox row)
+ * Accepts shares durably: the share, its audit event and its dispatch intent (the outbox row)
  * commit together, so a crash right after the 202 loses nothing. Refusals change nothing but
- * leave one audit event saying why.
+ * leave one audit event saying why. Requests that arrive together are accepted by one statement
+ * (group commit); a request that statement cannot settle takes a transaction of its own.
  */
-export async function acceptShare(
-  db: Database,
-  audit: AuditLog,
-  input: AcceptShareInput,
-): Promise<{ share: ShareRow; replayed: boolean }> {
-  const hash = requestHash(input.request);
-  if (input.idempotencyKey) {
-    const existing = await existingForKey(db, input.idempotencyKey, hash);
-    if (existing) return { share: existing, replayed: true };
+export class ShareAcceptor {
+  readonly #together: GroupCommit<PendingAccept, ShareRow | undefined>;
+
+  constructor(
+    private readonly db: Database,
+    private readonly audit: AuditLog,
+  ) {
+    this.#together = new GroupCommit((pending) => acceptInOneStatement(db, audit, pending), {
+      maxBatch: 64,
+      maxInFlight: 2,
+    });
   }
-  try {
-    const share =
-      (await acceptInOneStatement(db, audit, input, hash)) ??
-      (await acceptInTransaction(db, audit, input, hash));
-    return { share, replayed: false };
-  } catch (error) {
-    if (error instanceof ShareRefusal) {
-      await audit.record(db, {
-        ...error.audit,
-        action: "share.refused",
-        outcome: error.code,
-        requestId: input.requestId,
-      });
-      throw error;
-    }
-    // Two requests with one Idempotency-Key raced: the loser answers with the winner's share.
-    if (input.idempotencyKey && (error as { code?: string }).code === "23505") {
+
+  async accept(input: AcceptShareInput): Promise<{ share: ShareRow; replayed: boolean }> {
+    const { db, audit } = this;
+    const hash = requestHash(input.request);
+    if (input.idempotencyKey) {
       const existing = await existingForKey(db, input.idempotencyKey, hash);
       if (existing) return { share: existing, replayed: true };
     }
-    throw error;
+    try {
+      // A failed group statement (e.g. an Idempotency-Key race inside it) inserted nothing: each of
+      // its requests then goes through the transaction, which answers for its own request.
+      const together = await this.#together.submit({ input, requestHash: hash }).catch(() => undefined);
+      const share = together ?? (await acceptInTransaction(db, audit, input, hash));
+      return { share, replayed: false };
+    } catch (error) {
+      if (error instanceof ShareRefusal) {
+        await audit.record(db, {
+          ...error.audit,
+          action: "share.refused",
+          outcome: error.code,
+          requestId: input.requestId,
+        });
+        throw error;
+      }
+      // Two requests with one Idempotency-Key raced: the loser answers with the winner's share.
+      if (input.idempotencyKey && postgresErrorCode(error) === "23505") {
+        const existing = await existingForKey(db, input.idempotencyKey, hash);
+        if (existing) return { share: existing, replayed: true };
+      }
+      throw error;
+    }
   }
-}
-
-const shareFromRow = rowMapper(shares);
-
-/**
- * The common case in one statement instead of seven (throughput is bound by statements, not by
- * work): under a FOR SHARE lock on a usable consent, so a concurrent withdrawal either waits for
- * the share or cancels it, take the user's latest session if it is shareable and insert the share,
- * its outbox row and its audit event. Anything else (a refusal, a consent from before pseudonyms
- * were kept) returns undefined and takes the transaction, which decides and audits it.
- */
-async function acceptInOneStatement(
-  db: Database,
-  audit: AuditLog,
-  input: AcceptShareInput,
-  hash: string,
-): Promise<ShareRow | undefined> {
-  const [row] = await executePrepared(
-    db,
-    "accept_share",
-    sql`
-    with consent as (
-      select consent_id, user_id, user_pseudonym, audience, purpose, scope from consents
-      where consent_id = ${input.request.consent_id}::uuid and withdrawn_at is null
-        and expires_at > ${input.now}::timestamptz and user_pseudonym is not null
-      for share),
-    session as (
-      select latest.session_id from consent c
-      cross join lateral (
-        select v.session_id, v.status from verification_sessions v where v.user_id = c.user_id
-        order by v.created_at desc, v.status_at desc limit 1) latest
-      where latest.status = any(${param([...SHAREABLE_STATUSES])}::text[])),
-    share as (
-      insert into shares (share_id, consent_id, user_id, user_pseudonym, session_id, audience, purpose, scope,
-                          recipient_ref, ttl_seconds, status, idempotency_key, request_hash)
-      select ${randomUUID()}::uuid, c.consent_id, c.user_id, c.user_pseudonym, s.session_id, c.audience,
-             c.purpose, c.scope, ${input.request.recipient_ref ?? null},
-             ${input.request.ttl_seconds ?? input.defaultTtlSeconds}::int, 'accepted',
-             ${input.idempotencyKey ?? null}, ${hash}
-      from consent c, session s
-      returning *),
-    dispatch as (insert into share_dispatches (share_id) select share_id from share),
-    audit as (${audit.insertForShares("share", {
-      action: "share.accepted",
-      outcome: "accepted",
-      requestId: input.requestId,
-      details: sql`jsonb_build_object('consent_id', consent_id)`,
-    })})
-    select * from share`,
-  );
-  return row ? shareFromRow(row) : undefined;
 }
 
 /** The full decision under the consent's lock: refusals are found and explained here. */

@@ -1,6 +1,6 @@
 import type { ImportResultPayload } from "@share-broker/channel";
-import { executePrepared } from "@share-broker/service-kit";
-import { eq, sql } from "drizzle-orm";
+import { columnsOf, executePrepared, GroupCommit } from "@share-broker/service-kit";
+import { eq, param, sql } from "drizzle-orm";
 import type { AuditEntry, AuditLog } from "../audit/audit-log.js";
 import type { Database, Executor } from "../db/database.js";
 import { shares } from "../db/schema/index.js";
@@ -52,63 +52,97 @@ function auditContext(share: ShareRow): Omit<AuditEntry, "action" | "outcome"> {
   };
 }
 
-/**
- * Applies a partner's signed import result to the share, idempotently. Only the share's own
- * audience may report on it. A late "imported" still wins over "expired": the import happened.
- *
- * The common case (an open share hears its outcome) is one statement; a refresh or a late result
- * costs two: read the share, then update it guarded on what was read. If the share changed in
- * between, or the result is refused or ignored, the decision is taken again under the row lock.
- */
-export async function applyImportResult(
-  db: Database,
-  audit: AuditLog,
-  source: string,
-  result: ImportResultPayload,
-): Promise<ResultOutcome> {
-  // Share ids are UUIDs; anything else names no share (and must not reach a uuid comparison).
-  if (!UUID.test(result.share_id)) return applyUnderLock(db, audit, source, result);
-  if (await applyToOpenShare(db, audit, source, result)) return "applied";
-  const [share] = await db.select().from(shares).where(eq(shares.shareId, result.share_id));
-  const decision = decide(share, source, result);
-  if (decision.kind === "duplicate") return "duplicate";
-  if (share && decision.kind === "apply" && (await applyIfUnchanged(db, audit, share, result, decision))) {
-    return "applied";
-  }
-  return applyUnderLock(db, audit, source, result);
+export interface ReportedResult {
+  source: string;
+  result: ImportResultPayload;
 }
 
-/** Reads nothing first: updates, clears the outbox row and audits an open share of this audience. */
-async function applyToOpenShare(
+/**
+ * Applies partners' signed import results to shares, idempotently. Only the share's own audience
+ * may report on it. A late "imported" still wins over "expired": the import happened.
+ *
+ * The common case (an open share hears its outcome) is one statement, shared by the results that
+ * arrive together (group commit). A refresh or a late result costs two: read the share, then update
+ * it guarded on what was read. If the share changed in between, or the result is refused or
+ * ignored, the decision is taken again under the row lock.
+ */
+export class ImportResultApplier {
+  readonly #together: GroupCommit<ReportedResult, boolean>;
+
+  constructor(
+    private readonly db: Database,
+    private readonly audit: AuditLog,
+  ) {
+    this.#together = new GroupCommit((reported) => applyToOpenShares(db, audit, reported), {
+      maxBatch: 64,
+      maxInFlight: 2,
+    });
+  }
+
+  async apply(source: string, result: ImportResultPayload): Promise<ResultOutcome> {
+    const { db, audit } = this;
+    // Share ids are UUIDs; anything else names no share (and must not reach a uuid comparison).
+    if (!UUID.test(result.share_id)) return applyUnderLock(db, audit, source, result);
+    if (await this.#together.submit({ source, result }).catch(() => false)) return "applied";
+    const [share] = await db.select().from(shares).where(eq(shares.shareId, result.share_id));
+    const decision = decide(share, source, result);
+    if (decision.kind === "duplicate") return "duplicate";
+    if (share && decision.kind === "apply" && (await applyIfUnchanged(db, audit, share, result, decision))) {
+      return "applied";
+    }
+    return applyUnderLock(db, audit, source, result);
+  }
+}
+
+/**
+ * Reads nothing first: updates each open share of the reporting audience, clears its outbox row and
+ * audits it, for a whole batch in one statement. Answers per result whether it was applied; two
+ * results for one share in a batch apply one, and the other finds out what it is afterwards.
+ */
+async function applyToOpenShares(
   db: Database,
   audit: AuditLog,
-  source: string,
-  result: ImportResultPayload,
-): Promise<boolean> {
-  const [applied] = await executePrepared(
+  reported: ReportedResult[],
+): Promise<boolean[]> {
+  const column = (pick: (item: ReportedResult) => unknown) => param(reported.map(pick));
+  const rows = await executePrepared<{ share_id: string; source: string; at: string }>(
     db,
-    "apply_result_to_open_share",
+    "apply_results_to_open_shares",
     sql`
-    with applied as (
-      update shares set status = ${SHARE_STATUS_FOR[result.outcome]},
-             reason = ${result.outcome === "imported" ? null : (result.reason ?? null)},
-             import_status = ${result.outcome},
-             import_session_status = ${result.session_status ?? null},
-             import_reason = ${result.reason ?? null},
-             import_at = ${new Date(result.at)}::timestamptz,
-             updated_at = now()
-      where share_id = ${result.share_id}::uuid and audience = ${source}
-        and status in ('accepted', 'minted', 'sent') and user_pseudonym is not null
-      returning *),
+    with input as (
+      select * from unnest(${column(({ result }) => result.share_id)}::uuid[], ${column(({ source }) => source)}::text[],
+                           ${column(({ result }) => SHARE_STATUS_FOR[result.outcome])}::text[],
+                           ${column(({ result }) => result.outcome)}::text[],
+                           ${column(({ result }) => result.session_status ?? null)}::text[],
+                           ${column(({ result }) => result.reason ?? null)}::text[],
+                           ${column(({ result }) => new Date(result.at))}::timestamptz[],
+                           ${column(({ result }) => JSON.stringify(resultDetails(result)))}::text[])
+        as i(share_id, source, next_status, outcome, session_status, reason, reported_at, details)),
+    applied as (
+      update shares s set status = i.next_status,
+             reason = case when i.outcome = 'imported' then null else i.reason end,
+             import_status = i.outcome, import_session_status = i.session_status, import_reason = i.reason,
+             import_at = i.reported_at, updated_at = now()
+      from input i
+      where s.share_id = i.share_id and s.audience = i.source
+        and s.status in ('accepted', 'minted', 'sent') and s.user_pseudonym is not null
+      returning ${columnsOf(shares, "s")}, i.details, i.reported_at),
     dispatch as (delete from share_dispatches where share_id in (select share_id from applied)),
     audit as (${audit.insertForShares("applied", {
       action: "share.result",
-      outcome: result.outcome,
-      details: sql`${JSON.stringify(resultDetails(result))}::jsonb`,
+      outcome: sql`import_status`,
+      details: sql`details::jsonb`,
     })})
-    select count(*)::int as applied from applied`,
+    select share_id, audience as source, reported_at as at from applied`,
   );
-  return Number(applied?.applied) === 1;
+  // A share updated once answers for the one result whose values it took (same source and time).
+  const applied = new Set(rows.map((row) => `${row.share_id}|${new Date(row.at).getTime()}`));
+  return reported.map(({ result }) => {
+    const key = `${result.share_id.toLowerCase()}|${new Date(result.at).getTime()}`;
+    const hit = applied.has(key);
+    applied.delete(key);
+    return hit;
+  });
 }
 
 function resultDetails(result: ImportResultPayload) {

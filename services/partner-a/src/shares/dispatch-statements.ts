@@ -1,4 +1,4 @@
-import { executePrepared, rowMapper } from "@share-broker/service-kit";
+import { columnsOf, executePrepared, rowMapper } from "@share-broker/service-kit";
 import { param, sql } from "drizzle-orm";
 import type { AuditEntry, AuditLog } from "../audit/audit-log.js";
 import type { Database, Executor } from "../db/database.js";
@@ -52,7 +52,7 @@ export async function claimDue(db: Database, limit: number, leaseSeconds: number
         order by due_at limit ${limit} for update skip locked)
       returning share_id, attempts)
     select claimed.share_id as claimed_share_id, claimed.attempts as claimed_attempts,
-           c.withdrawn_at as consent_withdrawn_at, c.expires_at as consent_expires_at, s.*
+           c.withdrawn_at as consent_withdrawn_at, c.expires_at as consent_expires_at, ${columnsOf(shares, "s")}
     from claimed
     left join shares s on s.share_id = claimed.share_id
     left join consents c on c.consent_id = s.consent_id`,
