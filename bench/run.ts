@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { BareBaseline, type BareRun } from "./bare/baseline.js";
+import { A_CONCURRENCY, B_CONCURRENCY } from "./bare/shape.js";
 import { describeMachine } from "./machine.js";
 import { type BenchOptions, parseOptions } from "./options.js";
 import { checkDiditImports } from "./outcomes.js";
@@ -277,8 +278,8 @@ async function main(): Promise<number> {
     machine,
     settings: {
       ...BENCH_SETTINGS,
-      DISPATCH_CONCURRENCY: "16 (default)",
-      INBOX_CONCURRENCY: "8 (default)",
+      DISPATCH_CONCURRENCY: `${A_CONCURRENCY} (default; the bare baseline's partner-a workers too)`,
+      INBOX_CONCURRENCY: `${B_CONCURRENCY} (default; the bare baseline's partner-b worker too)`,
     },
     userCreation: bench.userCreation,
     bare: [],

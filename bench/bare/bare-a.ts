@@ -9,7 +9,15 @@ import { type ConnectionOptions, Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { createPool } from "../http.js";
-import { JOB_OPTIONS, OFFER_PAD, QUEUES, REDIS_PRODUCER, REDIS_WORKER, requireEnv } from "./shape.js";
+import {
+  A_CONCURRENCY,
+  JOB_OPTIONS,
+  OFFER_PAD,
+  QUEUES,
+  REDIS_PRODUCER,
+  REDIS_WORKER,
+  requireEnv,
+} from "./shape.js";
 
 const prefix = requireEnv("QUEUE_PREFIX");
 const pool = new pg.Pool({ connectionString: requireEnv("DATABASE_URL"), max: 20 });
@@ -38,7 +46,7 @@ const mintWorker = new Worker(
     await pool.query("insert into mints (share_id) values ($1) on conflict do nothing", [id]);
     await inbox.add("offer", { id, envelope: OFFER_PAD }, { jobId: id });
   },
-  { connection: connection(workerRedis), prefix, concurrency: 16 },
+  { connection: connection(workerRedis), prefix, concurrency: A_CONCURRENCY },
 );
 const resultWorker = new Worker(
   QUEUES.results,
@@ -47,7 +55,7 @@ const resultWorker = new Worker(
       job.data.id,
     ]);
   },
-  { connection: connection(workerRedis), prefix, concurrency: 16 },
+  { connection: connection(workerRedis), prefix, concurrency: A_CONCURRENCY },
 );
 const report = (error: Error) => process.stderr.write(`bare-a: ${String(error)}\n`);
 for (const queue of [offers, inbox]) queue.on("error", report);

@@ -6,7 +6,15 @@ import { type ConnectionOptions, Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { createPool } from "../http.js";
-import { JOB_OPTIONS, QUEUES, REDIS_PRODUCER, REDIS_WORKER, RESULT_PAD, requireEnv } from "./shape.js";
+import {
+  B_CONCURRENCY,
+  JOB_OPTIONS,
+  QUEUES,
+  REDIS_PRODUCER,
+  REDIS_WORKER,
+  RESULT_PAD,
+  requireEnv,
+} from "./shape.js";
 
 const prefix = requireEnv("QUEUE_PREFIX");
 const pool = new pg.Pool({ connectionString: requireEnv("DATABASE_URL"), max: 10 });
@@ -30,7 +38,7 @@ const importWorker = new Worker(
     await results.add("result", { id, envelope: RESULT_PAD }, { jobId: id });
   },
   // partner-b's INBOX_CONCURRENCY default.
-  { connection: connection(workerRedis), prefix, concurrency: 8 },
+  { connection: connection(workerRedis), prefix, concurrency: B_CONCURRENCY },
 );
 const report = (error: Error) => process.stderr.write(`bare-b: ${String(error)}\n`);
 results.on("error", report);

@@ -14,6 +14,13 @@ export const QUEUES = { offers: "bare-offers", inbox: "bare-inbox", results: "ba
 /** The product's channel job options (attempts, backoff, bounded retention of finished jobs). */
 export const JOB_OPTIONS = CHANNEL_JOB_OPTIONS;
 
+/**
+ * The product's worker concurrency defaults: partner-a's DISPATCH_CONCURRENCY (the dispatcher's batch
+ * and the results consumer) and partner-b's INBOX_CONCURRENCY. Keep them equal to the services'.
+ */
+export const A_CONCURRENCY = 64;
+export const B_CONCURRENCY = 32;
+
 /** Padding standing in for a sealed share offer and a sealed import result (see the JSON report). */
 export const OFFER_PAD = "x".repeat(1_700);
 export const RESULT_PAD = "x".repeat(1_000);

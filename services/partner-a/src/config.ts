@@ -32,7 +32,10 @@ export const partnerAConfigSchema = z.object({
     .default(900)
     .describe("default share-token lifetime in seconds, 60..86400"),
   CONSENT_TTL_SECONDS: env.positiveInt(30 * DAY, "default consent lifetime in seconds"),
-  DISPATCH_CONCURRENCY: env.positiveInt(16, "shares minted and sent in parallel"),
+  DISPATCH_CONCURRENCY: env.positiveInt(
+    64,
+    "shares minted and sent per dispatcher batch, and import results applied in parallel",
+  ),
   DISPATCH_LEASE_SECONDS: env.positiveInt(
     30,
     "seconds a dispatcher holds a share before another may retry it",
