@@ -25,7 +25,10 @@ export const partnerBConfigSchema = z.object({
     .regex(/^\{[A-Za-z0-9._-]+\}$/)
     .default("{share-broker}")
     .describe('the BullMQ key prefix of the channel, a Redis Cluster hash tag such as "{share-broker}"'),
-  INBOX_CONCURRENCY: env.positiveInt(8, "share offers imported in parallel by the inbox worker"),
+  INBOX_CONCURRENCY: env.positiveInt(
+    32,
+    "share offers imported in parallel by the inbox worker (their receipts and successes are group-committed)",
+  ),
   INBOX_LOCK_MS: env.positiveInt(
     30_000,
     "milliseconds an inbox job's lock lives without renewal; a crashed worker's job is retried after it lapses",

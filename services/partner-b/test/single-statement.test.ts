@@ -175,9 +175,10 @@ describe("the common path of a share, one statement per step", () => {
     // Before: 4 (BEGIN, insert, audit, COMMIT) + 1 claim; 6 (BEGIN, update, audit, max(seq), insert,
     // COMMIT); 1 outbox claim + 5 (BEGIN, update, select import, audit, COMMIT). Now 1, 1, 1 + 1,
     // where the sender's claim and mark are one statement each for a whole batch of results, and
-    // all four are named prepared statements (parsed and planned once per connection).
-    expect(receiving.map((statement) => statement.name)).toEqual(["partner-b.imports.receive"]);
-    expect(finishing.map((statement) => statement.name)).toEqual(["partner-b.imports.finish-imported"]);
+    // all four are named prepared statements (parsed and planned once per connection). A receipt and
+    // a success alone are a group-committed batch of one (group-commit.test.ts has them together).
+    expect(receiving.map((statement) => statement.name)).toEqual(["partner-b.imports.receive-batch"]);
+    expect(finishing.map((statement) => statement.name)).toEqual(["partner-b.imports.finish-imported-batch"]);
     expect(sending.map((statement) => statement.name)).toEqual([
       "partner-b.results.claim",
       "partner-b.results.mark-sent",
@@ -578,10 +579,20 @@ describe("the result sender marks a batch sent in one statement", () => {
 describe("prepared statements", () => {
   it("sends each prepared statement name with one text only, whatever the values", async () => {
     // Every shape of the named statements: an import imported, rejected with and without an error,
-    // and a batch with a failed add (reschedule) beside sent ones (mark).
+    // and a batch with a failed add (reschedule) beside sent ones (mark). The one-item receipt and
+    // success run when a batch statement fails: here batches holding a value Postgres refuses, which
+    // then fail alone too (group-commit.test.ts has good items falling back beside a bad one).
     await drainAll();
     const imported = offerOf();
     await b.store.recordImported(await received(imported), copyOf(imported), { any: "detail" });
+    const badPolicy = { ...policy, workflowId: "not-a-uuid" };
+    await expect(b.store.receive(offerOf(), "job-bad", { ...lease, policy: badPolicy })).rejects.toThrow(
+      /invalid input syntax for type uuid/,
+    );
+    const unfinished = offerOf();
+    await expect(
+      b.store.recordImported(await received(unfinished), { ...copyOf(unfinished), sessionId: "nope" }, {}),
+    ).rejects.toThrow(/invalid input syntax for type uuid/);
     const withError = offerOf();
     await b.store.recordNotImported(await received(withError), "failed", "other", { error: "boom" });
     const withoutError = offerOf({ recipientRef: `ref-${randomUUID()}` });
@@ -594,8 +605,10 @@ describe("prepared statements", () => {
     expect([...byName.keys()].sort()).toEqual(
       expect.arrayContaining([
         "partner-b.imports.finish-imported",
+        "partner-b.imports.finish-imported-batch",
         "partner-b.imports.finish-not-imported",
         "partner-b.imports.receive",
+        "partner-b.imports.receive-batch",
         "partner-b.results.claim",
         "partner-b.results.mark-sent",
         "partner-b.results.reschedule",

@@ -1,11 +1,18 @@
 import { randomUUID } from "node:crypto";
-import { executePrepared, rowMapper } from "@share-broker/service-kit";
+import { executePrepared, GroupCommit, rowMapper } from "@share-broker/service-kit";
 import { and, eq, getTableColumns, inArray, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { Database, Executor } from "../db/database.js";
 import { jsonb } from "../db/raw-sql.js";
 import { imports } from "../db/schema/index.js";
 import { enqueueResult, enqueueResultPerRow, hasPendingResult } from "../results/result-outbox.js";
+import {
+  DIDIT_DETAILS,
+  finishImported,
+  type PendingImported,
+  type PendingReceipt,
+  receiveNewOffers,
+} from "./import-batches.js";
 import {
   type ImportRow,
   importAuditContext,
@@ -54,6 +61,14 @@ export interface ImportedCopy {
   sharedFromSession: string | null;
 }
 
+/** How ImportStore groups its hot statements (see GroupCommit). */
+export interface GroupCommitOptions {
+  /** Most items per statement. */
+  maxBatch: number;
+  /** Statements of one kind in flight at once. */
+  maxInFlight: number;
+}
+
 /**
  * The import's row transitions. Each is atomic with its audit event and, for outcomes, the result to
  * send, so an import can never be recorded without its result (or the other way round). The common
@@ -61,20 +76,36 @@ export interface ImportedCopy {
  * dominated by round trips and commits; rarer paths keep a transaction. Those statements run as named
  * prepared statements (parsed and planned once per connection), so each name below stands for one
  * SQL text: only values vary, never the shape.
+ *
+ * A first receipt and a success are group-committed: the deliveries that reach them while earlier
+ * ones are being written go together in the next statement (import-batches.ts), one statement for the
+ * batch instead of one per import. An idle store still writes each at once. If a batch statement
+ * fails it wrote nothing, and each of its items takes the one-item statement below, which answers
+ * (or fails) for its own item only.
  */
 export class ImportStore {
+  readonly #receipts: GroupCommit<PendingReceipt, ImportRow | undefined>;
+  readonly #successes: GroupCommit<PendingImported, ImportRow | undefined>;
+
   constructor(
     private readonly db: Database,
     private readonly audit: AuditLog,
-  ) {}
+    grouping: GroupCommitOptions = { maxBatch: 64, maxInFlight: 2 },
+  ) {
+    this.#receipts = new GroupCommit((pending) => receiveNewOffers(db, audit, pending), grouping);
+    this.#successes = new GroupCommit((pending) => finishImported(db, audit, pending), grouping);
+  }
 
   /**
    * Records the receipt of an offer once per (source partner, share id). A first receipt is a single
-   * statement that also claims the import for this delivery. A replay of an offer that already reached
-   * an outcome queues its result again, since the sharer may have lost it.
+   * statement (shared with the receipts that arrive together) that also claims the import for this
+   * delivery. A replay of an offer that already reached an outcome queues its result again, since
+   * the sharer may have lost it.
    */
   async receive(offer: ReceivedOffer, jobId: string, lease: Lease): Promise<Receipt> {
-    const inserted = await this.#insertClaimed(offer, jobId, lease);
+    const inserted = await this.#receipts
+      .submit({ offer, jobId, lease })
+      .catch(() => this.#insertClaimed(offer, jobId, lease));
     return inserted ? { kind: "new", row: inserted } : this.#receiveAgain(offer, jobId);
   }
 
@@ -187,8 +218,22 @@ export class ImportStore {
     });
   }
 
-  /** The import succeeded (or a lost success was found again): record it and queue its result. */
+  /**
+   * The import succeeded (or a lost success was found again): record it and queue its result, in
+   * one statement shared with the successes that arrive together. Undefined when the import was no
+   * longer open (another delivery recorded its outcome).
+   */
   async recordImported(
+    key: ImportKey,
+    copy: ImportedCopy,
+    details: Record<string, unknown>,
+  ): Promise<ImportRow | undefined> {
+    const pending = { key: { importId: key.importId, shareId: key.shareId }, copy, details };
+    return this.#successes.submit(pending).catch(() => this.#recordImportedAlone(key, copy, details));
+  }
+
+  /** recordImported for one import in its own statement: a failed batch's items end up here. */
+  async #recordImportedAlone(
     key: ImportKey,
     copy: ImportedCopy,
     details: Record<string, unknown>,
@@ -315,9 +360,3 @@ const IMPORT_COLUMNS = sql.raw(
     .map((column) => `"${column.name}"`)
     .join(", "),
 );
-
-/** Audit details of an imported row's Didit side, from #finish's CTE (policy columns were set at claim). */
-const DIDIT_DETAILS = sql`jsonb_build_object(
-  'didit_session_id', finished.didit_session_id, 'workflow_id', finished.workflow_id,
-  'trust_review', finished.trust_review, 'policy_version', finished.policy_version,
-  'shared_from_session', finished.shared_from_session)`;

@@ -59,7 +59,18 @@ export async function enqueueResult(
  */
 export function enqueueResultPerRow(source: string, shareId: string, kind: ResultKind, at: Date): SQL {
   // resultJobId(shareId, seq) with the seq the statement finds.
-  const jobIdBase = channelJobId(shareId);
+  return enqueueResultsPerRow(source, sql`${channelJobId(shareId)}`, kind, at);
+}
+
+/**
+ * enqueueResultPerRow for a CTE of several imports (a group-committed batch): `jobIdBase` is SQL
+ * over the source row `r`, e.g. a column the batch carries with channelJobId of each share id.
+ *
+ * Each row is numbered after its own import's last result (max(seq) read in the statement's
+ * snapshot), so the source must hold each import at most once: two rows of one import would both
+ * take the same number and the unique (import_id, seq) index would fail the whole statement.
+ */
+export function enqueueResultsPerRow(source: string, jobIdBase: SQL, kind: ResultKind, at: Date): SQL {
   return sql`insert into result_outbox (import_id, seq, job_id, source_partner, kind, payload)
     select r.import_id, n.seq, ${jobIdBase}::text || case when n.seq = 0 then '' else '-' || n.seq end,
            r.source_partner, ${kind}::text, ${resultPayloadSql("r", at)}

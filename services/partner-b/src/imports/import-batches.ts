@@ -1,0 +1,167 @@
+import { randomUUID } from "node:crypto";
+import { columnsOf, executePrepared, rowMapper } from "@share-broker/service-kit";
+import { param, sql } from "drizzle-orm";
+import type { AuditLog } from "../audit/audit-log.js";
+import { channelJobId } from "../channel/job-ids.js";
+import type { Database } from "../db/database.js";
+import { imports } from "../db/schema/index.js";
+import { enqueueResultsPerRow } from "../results/result-outbox.js";
+import { type ImportRow, OPEN_IMPORT_STATES } from "./import-row.js";
+import type { ImportedCopy, ImportKey, Lease, ReceivedOffer } from "./import-store.js";
+
+/**
+ * The two hot statements of an import (first receipt, success) for a whole group-committed batch:
+ * the same rows and audit events as ImportStore's one-item statements, written for every item of the
+ * batch by one statement whose values travel as arrays (`unnest`), so its text (one prepared
+ * statement) does not depend on the batch size. Each answers per item, in the items' order.
+ */
+
+export interface PendingReceipt {
+  offer: ReceivedOffer;
+  jobId: string;
+  lease: Lease;
+}
+
+export interface PendingImported {
+  key: ImportKey;
+  copy: ImportedCopy;
+  details: Record<string, unknown>;
+}
+
+const importFromRow = rowMapper(imports);
+
+const OPEN_STATES = sql.join(
+  OPEN_IMPORT_STATES.map((state) => sql`${state}`),
+  sql`, `,
+);
+
+/** Audit details of an imported row's Didit side, from the `finished` CTE (as ImportStore#finish writes them). */
+export const DIDIT_DETAILS = sql`jsonb_build_object(
+  'didit_session_id', finished.didit_session_id, 'workflow_id', finished.workflow_id,
+  'trust_review', finished.trust_review, 'policy_version', finished.policy_version,
+  'shared_from_session', finished.shared_from_session)`;
+
+/**
+ * Inserts each offer's receipt leased to its job (as ImportStore's single receive does) with its
+ * "import.received" event. Answers the new row per item, or undefined where the offer was received
+ * before, including by an earlier item of this same batch (two deliveries of one share): the row of
+ * (source, share id) is then committed when this returns, so the caller's replay path finds it.
+ *
+ * Rows are inserted in (source, share id) order, so two batches in flight that hold the same shares
+ * take their unique-index waits in one order rather than deadlocking; the earliest delivery of a
+ * share within the batch is the one inserted.
+ */
+export async function receiveNewOffers(
+  db: Database,
+  audit: AuditLog,
+  pending: PendingReceipt[],
+): Promise<Array<ImportRow | undefined>> {
+  const ids = pending.map(() => randomUUID());
+  // A user id of ours, fixed now, so every retry imports for the same user.
+  const vendorData = pending.map(({ offer }) => offer.recipientRef ?? `b-user-${randomUUID()}`);
+  const column = (pick: (item: PendingReceipt, index: number) => unknown) => param(pending.map(pick));
+  const rows = await executePrepared(
+    db,
+    "partner-b.imports.receive-batch",
+    sql`
+    with input as (
+      select * from unnest(${param(ids)}::uuid[], ${column((_, index) => index)}::int[],
+          ${column(({ offer }) => offer.sourcePartner)}::text[], ${column(({ offer }) => offer.shareId)}::text[],
+          ${column(({ offer }) => offer.userPseudonym)}::text[], ${column(({ offer }) => offer.purpose)}::text[],
+          ${column(({ offer }) => offer.scope)}::text[], ${column(({ offer }) => offer.consentId)}::text[],
+          ${column(({ offer }) => offer.recipientRef)}::text[], ${column(({ offer }) => offer.sessionKind)}::text[],
+          ${param(vendorData)}::text[], ${column(({ offer }) => offer.tokenHash)}::text[],
+          ${column(({ offer }) => offer.tokenId)}::text[],
+          ${column(({ offer }) => offer.tokenExpiresAt.toISOString())}::timestamptz[],
+          ${column(({ offer }) => offer.claimedSourceSession)}::text[],
+          ${column(({ lease }) => lease.policy?.workflowId ?? null)}::uuid[],
+          ${column(({ lease }) => lease.policy?.trustReview ?? null)}::boolean[],
+          ${column(({ lease }) => lease.policy?.policyVersion ?? null)}::text[],
+          ${column(({ jobId }) => jobId)}::text[], ${column(({ lease }) => lease.seconds)}::double precision[],
+          ${column(({ jobId }, index) => JSON.stringify({ job_id: jobId, vendor_data: vendorData[index] }))}::text[])
+        as i(import_id, ord, source_partner, share_id, user_pseudonym, purpose, scope, consent_id, recipient_ref,
+             session_kind, vendor_data, token_hash, token_id, token_expires_at, claimed_source_session,
+             workflow_id, trust_review, policy_version, lease_owner, lease_seconds, event_details)),
+    inserted as (
+      insert into imports (import_id, source_partner, share_id, status, user_pseudonym, purpose, scope,
+        consent_id, recipient_ref, session_kind, vendor_data, token_hash, token_id, token_expires_at,
+        claimed_source_session, workflow_id, trust_review, policy_version, attempts, lease_owner, leased_until)
+      select import_id, source_partner, share_id, 'importing', user_pseudonym, purpose, scope,
+        consent_id, recipient_ref, session_kind, vendor_data, token_hash, token_id, token_expires_at,
+        claimed_source_session, workflow_id, trust_review, policy_version, 1, lease_owner,
+        now() + make_interval(secs => lease_seconds)
+      from input order by source_partner, share_id, ord
+      on conflict (source_partner, share_id) do nothing
+      returning ${columnsOf(imports)}),
+    received as (select inserted.*, i.event_details from inserted join input i using (import_id)),
+    audited as (${audit.recordPerImportRow("received", {
+      action: "import.received",
+      outcome: "received",
+      details: sql`received.event_details::jsonb`,
+    })})
+    select ${columnsOf(imports)} from inserted`,
+  );
+  const byId = new Map(rows.map((row) => [String(row.import_id), importFromRow(row)]));
+  return ids.map((id) => byId.get(id));
+}
+
+/**
+ * Records a batch of imports as imported (as ImportStore.recordImported does for one): each open
+ * import is updated, audited ("import.imported", outcome its Didit status) and gets its result,
+ * numbered after its own last result. Answers the finished row per item, or undefined where the
+ * import was not open (another delivery finished it).
+ *
+ * An import appears at most once in the statement, which numbering results per import requires (see
+ * enqueueResultsPerRow): a second item of an import already in the batch is answered undefined, as
+ * the one-item path would answer it after the first committed, since the import is no longer open
+ * once this statement has run, whether the first item finished it or found it finished.
+ */
+export async function finishImported(
+  db: Database,
+  audit: AuditLog,
+  pending: PendingImported[],
+): Promise<Array<ImportRow | undefined>> {
+  const firstOf = new Map<string, number>();
+  pending.forEach(({ key }, index) => {
+    const id = key.importId.toLowerCase();
+    if (!firstOf.has(id)) firstOf.set(id, index);
+  });
+  const unique = [...firstOf.values()].map((index) => pending[index] as PendingImported);
+  const column = (pick: (item: PendingImported) => unknown) => param(unique.map(pick));
+  const now = new Date();
+  const rows = await executePrepared(
+    db,
+    "partner-b.imports.finish-imported-batch",
+    sql`
+    with input as (
+      select * from unnest(${column(({ key }) => key.importId)}::uuid[],
+          ${column(({ key }) => channelJobId(key.shareId))}::text[],
+          ${column(({ copy }) => copy.sessionId)}::uuid[], ${column(({ copy }) => copy.status)}::text[],
+          ${column(({ copy }) => copy.statusAt.toISOString())}::timestamptz[],
+          ${column(({ copy }) => copy.sharedFromSession)}::text[],
+          ${column(({ details }) => JSON.stringify(details))}::text[])
+        as i(import_id, job_id_base, didit_session_id, didit_status, didit_status_at, shared_from_session,
+             event_details)),
+    finished as (
+      update imports m set status = 'imported', reason = null, didit_session_id = i.didit_session_id,
+             didit_status = i.didit_status, didit_status_at = i.didit_status_at,
+             shared_from_session = i.shared_from_session, last_error = null,
+             decided_at = ${now.toISOString()}::timestamptz, lease_owner = null, leased_until = null,
+             updated_at = ${now.toISOString()}::timestamptz
+      from input i
+      where m.import_id = i.import_id and m.status in (${OPEN_STATES})
+      returning ${columnsOf(imports, "m")}, i.event_details, i.job_id_base),
+    audited as (${audit.recordPerImportRow("finished", {
+      action: "import.imported",
+      outcome: sql`finished.didit_status`,
+      details: sql`finished.event_details::jsonb || ${DIDIT_DETAILS}`,
+    })}),
+    queued as (${enqueueResultsPerRow("finished", sql`r.job_id_base`, "outcome", now)})
+    select ${columnsOf(imports)} from finished`,
+  );
+  const byId = new Map(rows.map((row) => [String(row.import_id), importFromRow(row)]));
+  return pending.map(({ key }, index) => {
+    const id = key.importId.toLowerCase();
+    return firstOf.get(id) === index ? byId.get(id) : undefined;
+  });
+}
