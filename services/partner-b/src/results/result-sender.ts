@@ -63,7 +63,8 @@ export class ResultSender {
   ) {
     this.#loop = new DrainLoop(
       "result sender",
-      async () => (await this.drainOnce()) >= this.options.batchSize,
+      // Full means the claim took a whole batch (more is likely waiting), whatever became of the sends.
+      async () => (await this.#drain()).claimed >= this.options.batchSize,
       this.options.pollMs,
       this.deps.logger,
     );
@@ -83,18 +84,22 @@ export class ResultSender {
   }
 
   /**
-   * One pass; returns how many results were sent. Tests and the loop both use it. The batch's
+   * One pass; returns how many results were sent (the loop asks instead whether the claim was full). The batch's
    * results are sealed and added to their queues in parallel; then those the queue took are marked
    * sent, with their events, in one statement, and those it did not are rescheduled in another.
    */
   async drainOnce(): Promise<number> {
+    return (await this.#drain()).sent;
+  }
+
+  async #drain(): Promise<{ claimed: number; sent: number }> {
     const claimed = await this.#claim(this.options.batchSize);
-    if (claimed.length === 0) return 0;
+    if (claimed.length === 0) return { claimed: 0, sent: 0 };
     const attempts = await Promise.all(claimed.map((row) => this.#add(row)));
     const added = attempts.filter((attempt): attempt is Added => "added" in attempt);
     const failed = attempts.filter((attempt): attempt is Failed => "error" in attempt);
     const [sent] = await Promise.all([this.#markSentSafely(added), this.#reschedule(failed)]);
-    return sent;
+    return { claimed: claimed.length, sent };
   }
 
   async #claim(limit: number): Promise<Claimed[]> {
