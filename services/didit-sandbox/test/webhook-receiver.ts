@@ -17,6 +17,8 @@ export interface ScriptedAnswer {
 /** A tiny HTTP endpoint standing in for a partner's webhook route: records requests, answers as scripted. */
 export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
+  /** TCP connections the sender opened (since start or the last clear). */
+  connections = 0;
   readonly #script: ScriptedAnswer[] = [];
   readonly #server: Server;
 
@@ -27,6 +29,9 @@ export class WebhookReceiver {
   static async start(): Promise<WebhookReceiver> {
     const server = createServer();
     const receiver = new WebhookReceiver(server);
+    server.on("connection", () => {
+      receiver.connections += 1;
+    });
     server.on("request", (request, response) => {
       const chunks: Buffer[] = [];
       request.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -58,6 +63,7 @@ export class WebhookReceiver {
   }
 
   clear(): void {
+    this.connections = 0;
     this.received.length = 0;
     this.#script.length = 0;
   }

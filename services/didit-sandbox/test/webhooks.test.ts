@@ -76,6 +76,21 @@ async function deliveriesOf(sessionId: string): Promise<DeliveryView[]> {
   return body.deliveries;
 }
 
+it("delivers a burst of webhooks over a few reused keep-alive connections", async () => {
+  // The receivers' answers take a while, so deliveries overlap and a sender without a bound on
+  // connections (or one that never reuses them) would open one per webhook.
+  receiver.answerNext(...Array.from({ length: 60 }, () => ({ status: 200, delayMs: 30 })));
+  await Promise.all(
+    Array.from({ length: 60 }, (_, index) =>
+      finishedSession(sandbox, APP_A.apiKey, APP_A.kyc, "Approved", `burst-${index}`),
+    ),
+  );
+  const received = await waitForRequests("/a", 60, 15_000);
+  expect(received).toHaveLength(60);
+  expect(receiver.connections).toBeGreaterThan(0);
+  expect(receiver.connections).toBeLessThanOrEqual(16);
+});
+
 it("delivers a status change as a signed webhook that verifyWebhook accepts", async () => {
   const sessionId = await finishedSession(sandbox, APP_A.apiKey, APP_A.kyc, "Approved", "user-42");
   const [request] = await waitForRequests("/a", 1);

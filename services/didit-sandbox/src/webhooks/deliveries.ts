@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { signWebhook } from "@share-broker/didit";
 import type { Logger } from "@share-broker/service-kit";
+import { Agent, request } from "undici";
 import type { SandboxApplication } from "../applications.js";
 import { isoSeconds, type SandboxClock } from "../clock.js";
 import type { ClockScheduler } from "../scheduler.js";
@@ -54,6 +55,10 @@ export class WebhookDispatcher {
   #generation = 0;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #closing = new AbortController();
+  // Keep-alive connections, a bounded number per receiver, each answer read to its end so its
+  // connection is reused: a burst of deliveries must not leave hundreds of sockets open at the
+  // receiver (as fetch did, whose cancelled bodies kept every connection from being reused).
+  readonly #agent = new Agent({ connections: 16, keepAliveTimeout: 10_000 });
 
   constructor(options: WebhookDispatcherOptions) {
     this.#options = options;
@@ -96,6 +101,7 @@ export class WebhookDispatcher {
     this.#generation += 1;
     this.#closing.abort();
     await Promise.allSettled([...this.#inFlight]);
+    await this.#agent.destroy();
   }
 
   #track(attempt: Promise<void>): void {
@@ -117,15 +123,16 @@ export class WebhookDispatcher {
     let statusCode: number | null = null;
     let error: string | null = null;
     try {
-      const response = await fetch(delivery.url, {
+      // undici's request follows no redirects: a 3xx is an answer, not a success.
+      const response = await request(delivery.url, {
         method: "POST",
         headers: { "content-type": "application/json", "user-agent": WEBHOOK_USER_AGENT, ...signed.headers },
         body: signed.rawBody,
-        redirect: "manual",
+        dispatcher: this.#agent,
         signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.#closing.signal]),
       });
-      statusCode = response.status;
-      await response.body?.cancel();
+      statusCode = response.statusCode;
+      await response.body.dump();
     } catch (cause) {
       error = describeFailure(cause, timeoutMs);
     }
@@ -173,6 +180,8 @@ function describeFailure(cause: unknown, timeoutMs: number): string {
   if (cause instanceof Error && (cause.name === "TimeoutError" || cause.name === "AbortError")) {
     return `no answer within ${timeoutMs} ms`;
   }
-  const inner = cause instanceof Error ? (cause.cause as { code?: unknown } | undefined) : undefined;
-  return typeof inner?.code === "string" ? `connection failed (${inner.code})` : "connection failed";
+  const code = [cause, cause instanceof Error ? cause.cause : undefined]
+    .map((error) => (error as { code?: unknown } | undefined)?.code)
+    .find((value) => typeof value === "string");
+  return code ? `connection failed (${code})` : "connection failed";
 }
