@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import {
   bigserial,
   index,
@@ -36,6 +37,8 @@ export const resultOutbox = pgTable(
   },
   (table) => [
     uniqueIndex("result_outbox_import_seq_idx").on(table.importId, table.seq),
-    index("result_outbox_due_idx").on(table.dueAt),
+    // The sender claims unsent rows by due time: indexing only those keeps each claim independent of
+    // how many results were ever sent (a plain due_at index walks every sent row first).
+    index("result_outbox_unsent_due_idx").on(table.dueAt).where(sql`${table.sentAt} is null`),
   ],
 );
