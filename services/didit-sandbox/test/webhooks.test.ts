@@ -76,19 +76,27 @@ async function deliveriesOf(sessionId: string): Promise<DeliveryView[]> {
   return body.deliveries;
 }
 
-it("delivers a burst of webhooks over a few reused keep-alive connections", async () => {
-  // The receivers' answers take a while, so deliveries overlap and a sender without a bound on
-  // connections (or one that never reuses them) would open one per webhook.
-  receiver.answerNext(...Array.from({ length: 60 }, () => ({ status: 200, delayMs: 30 })));
-  await Promise.all(
-    Array.from({ length: 60 }, (_, index) =>
+it("delivers a burst of webhooks over a few reused keep-alive connections, queueing instead of timing out", async () => {
+  // 80 answers of 200 ms over at most 16 connections take about 1 s, twice as long as an attempt may
+  // take here: an attempt whose clock started while it waited for a connection would time out.
+  receiver.answerNext(...Array.from({ length: 80 }, () => ({ status: 200, delayMs: 200 })));
+  const sessions = await Promise.all(
+    Array.from({ length: 80 }, (_, index) =>
       finishedSession(sandbox, APP_A.apiKey, APP_A.kyc, "Approved", `burst-${index}`),
     ),
   );
-  const received = await waitForRequests("/a", 60, 15_000);
-  expect(received).toHaveLength(60);
+  const received = await waitForRequests("/a", 80, 15_000);
+  expect(received).toHaveLength(80);
   expect(receiver.connections).toBeGreaterThan(0);
   expect(receiver.connections).toBeLessThanOrEqual(16);
+  for (const sessionId of sessions) {
+    // The last answers are recorded a moment after the receiver saw their requests.
+    await expect
+      .poll(async () =>
+        (await deliveriesOf(sessionId)).flatMap((delivery) => delivery.attempts.map((attempt) => attempt.ok)),
+      )
+      .toEqual([true]);
+  }
 });
 
 it("delivers a status change as a signed webhook that verifyWebhook accepts", async () => {

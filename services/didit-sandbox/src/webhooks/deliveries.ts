@@ -48,6 +48,9 @@ export interface WebhookDispatcherOptions {
  * Signed webhook delivery with Didit's retry schedule (API.md §8.6): success is a 2xx within the
  * timeout; every attempt keeps the event_id but is re-signed with a fresh timestamp.
  */
+/** Deliveries on the wire at once (and connections per receiver). */
+const MAX_CONCURRENT_DELIVERIES = 16;
+
 export class WebhookDispatcher {
   readonly #options: WebhookDispatcherOptions;
   #deliveries: WebhookDelivery[] = [];
@@ -58,7 +61,11 @@ export class WebhookDispatcher {
   // Keep-alive connections, a bounded number per receiver, each answer read to its end so its
   // connection is reused: a burst of deliveries must not leave hundreds of sockets open at the
   // receiver (as fetch did, whose cancelled bodies kept every connection from being reused).
-  readonly #agent = new Agent({ connections: 16, keepAliveTimeout: 10_000 });
+  readonly #agent = new Agent({ connections: MAX_CONCURRENT_DELIVERIES, keepAliveTimeout: 10_000 });
+  // Attempts beyond the agent's connections wait here, before their clock starts: a burst queues
+  // instead of timing out while waiting for a connection.
+  #free = MAX_CONCURRENT_DELIVERIES;
+  readonly #waiting: Array<() => void> = [];
 
   constructor(options: WebhookDispatcherOptions) {
     this.#options = options;
@@ -115,6 +122,35 @@ export class WebhookDispatcher {
     event: PendingWebhookEvent,
     generation: number,
   ): Promise<void> {
+    await this.#slot();
+    try {
+      await this.#attemptNow(delivery, application, event, generation);
+    } finally {
+      this.#release();
+    }
+  }
+
+  async #slot(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free -= 1;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+
+  #release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#free += 1;
+  }
+
+  async #attemptNow(
+    delivery: WebhookDelivery,
+    application: SandboxApplication,
+    event: PendingWebhookEvent,
+    generation: number,
+  ): Promise<void> {
+    if (this.#closing.signal.aborted) return;
     const { clock, scheduler, logger, retryDelaysMs, timeoutMs } = this.#options;
     const body = { ...event, timestamp: clock.nowSeconds() };
     const signed = signWebhook(body, application.webhook_secret);
