@@ -1,9 +1,10 @@
 import type { ImportResultPayload } from "@share-broker/channel";
 import { columnsOf, executePrepared, GroupCommit } from "@share-broker/service-kit";
 import { eq, param, sql } from "drizzle-orm";
-import type { AuditEntry, AuditLog } from "../audit/audit-log.js";
+import type { AuditLog } from "../audit/audit-log.js";
 import type { Database, Executor } from "../db/database.js";
 import { shares } from "../db/schema/index.js";
+import { shareAuditContext } from "./share-audit-context.js";
 
 export type ResultOutcome = "applied" | "duplicate" | "unknown_share" | "wrong_source" | "ignored";
 
@@ -38,18 +39,6 @@ function decide(share: ShareRow | undefined, source: string, result: ImportResul
   const refresh = share.status === next; // e.g. a review changed the imported session's status
   if (!open && !late && !refresh) return { kind: "ignored" };
   return { kind: "apply", next, late };
-}
-
-function auditContext(share: ShareRow): Omit<AuditEntry, "action" | "outcome"> {
-  return {
-    userId: share.userId,
-    audience: share.audience,
-    purpose: share.purpose,
-    scope: share.scope,
-    shareId: share.shareId,
-    tokenId: share.tokenId,
-    tokenExpiresAt: share.tokenExpiresAt,
-  };
 }
 
 export interface ReportedResult {
@@ -171,7 +160,7 @@ async function applyIfUnchanged(
       returning share_id),
     dispatch as (delete from share_dispatches where share_id in (select share_id from applied)),
     audit as (${audit.insertPerRowOf("applied", {
-      ...auditContext(share),
+      ...shareAuditContext(share),
       action: decision.late ? "share.result_late" : "share.result",
       outcome: result.outcome,
       details: resultDetails(result),
@@ -196,7 +185,9 @@ async function applyUnderLock(
         return "duplicate";
       case "refused":
         await audit.record(tx, {
-          ...(share ? auditContext(share) : { audience: source, details: { share_id: result.share_id } }),
+          ...(share
+            ? shareAuditContext(share)
+            : { audience: source, details: { share_id: result.share_id } }),
           action: "share.result_rejected",
           outcome: decision.outcome,
           details: { source },
@@ -204,7 +195,7 @@ async function applyUnderLock(
         return decision.outcome;
       case "ignored":
         await audit.record(tx, {
-          ...auditContext(share as ShareRow),
+          ...shareAuditContext(share as ShareRow),
           action: "share.result_ignored",
           outcome: result.outcome,
         });

@@ -3,6 +3,7 @@ import { param, sql } from "drizzle-orm";
 import type { AuditEntry, AuditLog } from "../audit/audit-log.js";
 import type { Database, Executor } from "../db/database.js";
 import { shares } from "../db/schema/index.js";
+import { shareAuditContext } from "./share-audit-context.js";
 
 /**
  * The dispatcher's statements. Each covers a whole batch of shares in one round trip: throughput
@@ -80,7 +81,6 @@ export async function recordMints(
   db: Database,
   audit: AuditLog,
   minted: MintedShare[],
-  auditContext: (share: ShareRow) => Omit<AuditEntry, "action" | "outcome">,
 ): Promise<Set<string>> {
   const rows = await executePrepared<{ share_id: string }>(
     db,
@@ -104,7 +104,7 @@ export async function recordMints(
       where share_id in (select share_id from input) and share_id not in (select share_id from minted)),
     audit as (${audit.insertEach(
       minted.map((m) => ({
-        ...auditContext({ ...m.share, tokenId: m.tokenId, tokenExpiresAt: m.tokenExpiresAt }),
+        ...shareAuditContext({ ...m.share, tokenId: m.tokenId, tokenExpiresAt: m.tokenExpiresAt }),
         action: "share.minted",
         outcome: m.share.status === "sent" ? "reminted_for_redrive" : "minted",
       })),

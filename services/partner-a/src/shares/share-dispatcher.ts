@@ -17,6 +17,7 @@ import {
   recordMints,
   type ShareRow,
 } from "./dispatch-statements.js";
+import { shareAuditContext } from "./share-audit-context.js";
 
 export interface DispatcherOptions {
   concurrency: number;
@@ -160,9 +161,7 @@ export class ShareDispatcher {
   }
 
   async #send(batch: MintedShare[]): Promise<void> {
-    const recorded = await recordMints(this.deps.db, this.deps.audit, batch, (share) =>
-      this.#auditContext(share),
-    );
+    const recorded = await recordMints(this.deps.db, this.deps.audit, batch);
     failpoint("after-mint");
     const toSend = batch.filter((minted) => recorded.has(minted.share.shareId));
     if (toSend.length === 0) return;
@@ -210,7 +209,7 @@ export class ShareDispatcher {
       },
     });
     return {
-      ...this.#auditContext({ ...share, tokenId: minted.tokenId, tokenExpiresAt }),
+      ...shareAuditContext({ ...share, tokenId: minted.tokenId, tokenExpiresAt }),
       action: status === "sent" ? "share.redriven" : "share.sent",
       outcome: added ? "enqueued" : "already_queued",
     };
@@ -226,7 +225,7 @@ export class ShareDispatcher {
       await tx.delete(shareDispatches).where(eq(shareDispatches.shareId, share.shareId));
       if (updated) {
         await this.deps.audit.record(tx, {
-          ...this.#auditContext(updated),
+          ...shareAuditContext(updated),
           action: status === "failed" ? "share.failed" : "share.cancelled",
           outcome: reason,
         });
@@ -243,17 +242,5 @@ export class ShareDispatcher {
         lastError: lastError.slice(0, 500),
       })
       .where(eq(shareDispatches.shareId, claimed.shareId));
-  }
-
-  #auditContext(share: ShareRow) {
-    return {
-      userId: share.userId,
-      audience: share.audience,
-      purpose: share.purpose,
-      scope: share.scope,
-      shareId: share.shareId,
-      tokenId: share.tokenId,
-      tokenExpiresAt: share.tokenExpiresAt,
-    };
   }
 }

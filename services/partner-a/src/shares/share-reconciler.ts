@@ -4,6 +4,7 @@ import type { AuditLog } from "../audit/audit-log.js";
 import type { OutboundChannel } from "../channel/outbound-channel.js";
 import type { Database } from "../db/database.js";
 import { shareDispatches, shares } from "../db/schema/index.js";
+import { shareAuditContext } from "./share-audit-context.js";
 
 export interface ReconcilerOptions {
   intervalMs: number;
@@ -95,15 +96,9 @@ export class ShareReconciler {
         if (!updated) return;
         await tx.insert(shareDispatches).values({ shareId: share.shareId }).onConflictDoNothing();
         await this.deps.audit.record(tx, {
+          ...shareAuditContext(share),
           action: "share.redrive_scheduled",
           outcome: `offer_${state}`,
-          userId: share.userId,
-          audience: share.audience,
-          purpose: share.purpose,
-          scope: share.scope,
-          shareId: share.shareId,
-          tokenId: share.tokenId,
-          tokenExpiresAt: share.tokenExpiresAt,
         });
         redriven += 1;
       });
@@ -126,15 +121,9 @@ export class ShareReconciler {
       await this.deps.audit.recordMany(
         tx,
         expired.map((share) => ({
+          ...shareAuditContext(share),
           action: "share.expired",
           outcome: "no_result_before_token_expiry",
-          userId: share.userId,
-          audience: share.audience,
-          purpose: share.purpose,
-          scope: share.scope,
-          shareId: share.shareId,
-          tokenId: share.tokenId,
-          tokenExpiresAt: share.tokenExpiresAt,
         })),
       );
       return expired.length;
