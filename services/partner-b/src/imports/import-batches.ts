@@ -11,9 +11,10 @@ import type { ImportedCopy, ImportKey, Lease, ReceivedOffer } from "./import-sto
 
 /**
  * The two hot statements of an import (first receipt, success) for a whole group-committed batch:
- * the same rows and audit events as ImportStore's one-item statements, written for every item of the
- * batch by one statement whose values travel as arrays (`unnest`), so its text (one prepared
- * statement) does not depend on the batch size. Each answers per item, in the items' order.
+ * one statement for every item of the batch, whose values travel as arrays (`unnest`), so its text
+ * (one prepared statement) does not depend on the batch size. Each answers per item, in the items'
+ * order. ImportStore also runs them for a single item, under a name of their own, when a batch
+ * failed and its items retry one by one.
  */
 
 export interface PendingReceipt {
@@ -30,13 +31,14 @@ export interface PendingImported {
 
 const importFromRow = rowMapper(imports);
 
-const OPEN_STATES = sql.join(
+/** The open import states as a SQL list, for `status in (…)`. */
+export const OPEN_STATES = sql.join(
   OPEN_IMPORT_STATES.map((state) => sql`${state}`),
   sql`, `,
 );
 
 /** Audit details of an imported row's Didit side, from the `finished` CTE (as ImportStore#finish writes them). */
-export const DIDIT_DETAILS = sql`jsonb_build_object(
+const DIDIT_DETAILS = sql`jsonb_build_object(
   'didit_session_id', finished.didit_session_id, 'workflow_id', finished.workflow_id,
   'trust_review', finished.trust_review, 'policy_version', finished.policy_version,
   'shared_from_session', finished.shared_from_session)`;
@@ -55,6 +57,7 @@ export async function receiveNewOffers(
   db: Database,
   audit: AuditLog,
   pending: PendingReceipt[],
+  statementName = "partner-b.imports.receive-batch",
 ): Promise<Array<ImportRow | undefined>> {
   const ids = pending.map(() => randomUUID());
   // A user id of ours, fixed now, so every retry imports for the same user.
@@ -62,7 +65,7 @@ export async function receiveNewOffers(
   const column = (pick: (item: PendingReceipt, index: number) => unknown) => param(pending.map(pick));
   const rows = await executePrepared(
     db,
-    "partner-b.imports.receive-batch",
+    statementName,
     sql`
     with input as (
       select * from unnest(${param(ids)}::uuid[], ${column((_, index) => index)}::int[],
@@ -120,6 +123,7 @@ export async function finishImported(
   db: Database,
   audit: AuditLog,
   pending: PendingImported[],
+  statementName = "partner-b.imports.finish-imported-batch",
 ): Promise<Array<ImportRow | undefined>> {
   const firstOf = new Map<string, number>();
   pending.forEach(({ key }, index) => {
@@ -131,7 +135,7 @@ export async function finishImported(
   const now = new Date();
   const rows = await executePrepared(
     db,
-    "partner-b.imports.finish-imported-batch",
+    statementName,
     sql`
     with input as (
       select * from unnest(${column(({ key }) => key.importId)}::uuid[],

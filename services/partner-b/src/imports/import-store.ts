@@ -1,14 +1,13 @@
-import { randomUUID } from "node:crypto";
-import { executePrepared, GroupCommit, rowMapper } from "@share-broker/service-kit";
-import { and, eq, getTableColumns, inArray, isNull, lt, or, type SQL, sql } from "drizzle-orm";
+import { columnsOf, executePrepared, GroupCommit, rowMapper } from "@share-broker/service-kit";
+import { and, eq, inArray, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { Database, Executor } from "../db/database.js";
 import { jsonb } from "../db/raw-sql.js";
 import { imports } from "../db/schema/index.js";
 import { enqueueResult, enqueueResultPerRow, hasPendingResult } from "../results/result-outbox.js";
 import {
-  DIDIT_DETAILS,
   finishImported,
+  OPEN_STATES,
   type PendingImported,
   type PendingReceipt,
   receiveNewOffers,
@@ -105,44 +104,19 @@ export class ImportStore {
   async receive(offer: ReceivedOffer, jobId: string, lease: Lease): Promise<Receipt> {
     const inserted = await this.#receipts
       .submit({ offer, jobId, lease })
-      .catch(() => this.#insertClaimed(offer, jobId, lease));
+      .catch(() => this.#insertClaimedAlone({ offer, jobId, lease }));
     return inserted ? { kind: "new", row: inserted } : this.#receiveAgain(offer, jobId);
   }
 
   /**
-   * Inserts the receipt leased to this job exactly as claim() would lease a free import (importing,
-   * first attempt, the policy's workflow), with its "import.received" event, in one statement: one
-   * round trip and one commit instead of a receipt transaction and a claim. Undefined when the offer
-   * was received before; the conflicting row is committed by then (ON CONFLICT waits for it).
+   * The receipt inserted leased to this job exactly as claim() would lease a free import (importing,
+   * first attempt, the policy's workflow), with its "import.received" event, in one statement of its
+   * own: a failed batch's items end up here. Undefined when the offer was received before; the
+   * conflicting row is committed by then (ON CONFLICT waits for it).
    */
-  async #insertClaimed(offer: ReceivedOffer, jobId: string, lease: Lease): Promise<ImportRow | undefined> {
-    // A user id of ours, fixed now, so every retry imports for the same user.
-    const vendorData = offer.recipientRef ?? `b-user-${randomUUID()}`;
-    const rows = await executePrepared(
-      this.db,
-      "partner-b.imports.receive",
-      sql`
-      with inserted as (
-        insert into imports (import_id, source_partner, share_id, status, user_pseudonym, purpose, scope,
-          consent_id, recipient_ref, session_kind, vendor_data, token_hash, token_id, token_expires_at,
-          claimed_source_session, workflow_id, trust_review, policy_version, attempts, lease_owner, leased_until)
-        values (${randomUUID()}::uuid, ${offer.sourcePartner}, ${offer.shareId}, 'importing', ${offer.userPseudonym},
-          ${offer.purpose}, ${offer.scope}, ${offer.consentId}, ${offer.recipientRef}, ${offer.sessionKind},
-          ${vendorData}, ${offer.tokenHash}, ${offer.tokenId}, ${offer.tokenExpiresAt.toISOString()}::timestamptz,
-          ${offer.claimedSourceSession}, ${lease.policy?.workflowId ?? null}::uuid,
-          ${lease.policy?.trustReview ?? null}::boolean, ${lease.policy?.policyVersion ?? null},
-          1, ${jobId}, now() + make_interval(secs => ${lease.seconds}))
-        on conflict (source_partner, share_id) do nothing
-        returning *),
-      audited as (${this.audit.recordPerImportRow("inserted", {
-        action: "import.received",
-        outcome: "received",
-        details: jsonb({ job_id: jobId, vendor_data: vendorData }),
-      })})
-      select ${IMPORT_COLUMNS} from inserted`,
-    );
-    const [row] = rows;
-    return row ? importFromRow(row) : undefined;
+  async #insertClaimedAlone(pending: PendingReceipt): Promise<ImportRow | undefined> {
+    const [row] = await receiveNewOffers(this.db, this.audit, [pending], "partner-b.imports.receive");
+    return row;
   }
 
   /** An offer received before: its row as it stands, and for a finished import its result again. */
@@ -238,18 +212,13 @@ export class ImportStore {
     copy: ImportedCopy,
     details: Record<string, unknown>,
   ): Promise<ImportRow | undefined> {
-    return this.#finish(
+    const [row] = await finishImported(
+      this.db,
+      this.audit,
+      [{ key, copy, details }],
       "partner-b.imports.finish-imported",
-      key,
-      sql`status = 'imported', reason = null, didit_session_id = ${copy.sessionId}::uuid,
-          didit_status = ${copy.status}, didit_status_at = ${copy.statusAt.toISOString()}::timestamptz,
-          shared_from_session = ${copy.sharedFromSession}, last_error = null`,
-      {
-        action: "import.imported",
-        outcome: copy.status,
-        details: sql`${jsonb(details)} || ${DIDIT_DETAILS}`,
-      },
     );
+    return row;
   }
 
   async recordNotImported(
@@ -325,10 +294,6 @@ export class ImportStore {
     event: { action: string; outcome: string; details: SQL },
   ): Promise<ImportRow | undefined> {
     const now = new Date();
-    const open = sql.join(
-      OPEN_IMPORT_STATES.map((state) => sql`${state}`),
-      sql`, `,
-    );
     const rows = await executePrepared(
       this.db,
       name,
@@ -336,11 +301,11 @@ export class ImportStore {
       with finished as (
         update imports set ${changes}, decided_at = ${now.toISOString()}::timestamptz, lease_owner = null,
                leased_until = null, updated_at = ${now.toISOString()}::timestamptz
-        where import_id = ${key.importId}::uuid and status in (${open})
-        returning *),
+        where import_id = ${key.importId}::uuid and status in (${OPEN_STATES})
+        returning ${columnsOf(imports)}),
       audited as (${this.audit.recordPerImportRow("finished", event)}),
       queued as (${enqueueResultPerRow("finished", key.shareId, "outcome", now)})
-      select ${IMPORT_COLUMNS} from finished`,
+      select ${columnsOf(imports)} from finished`,
     );
     // Nothing: already finished by another delivery, which recorded the outcome and queued the result.
     const [row] = rows;
@@ -349,14 +314,3 @@ export class ImportStore {
 }
 
 const importFromRow = rowMapper(imports);
-
-/**
- * The imports columns by name, for what the prepared statements return. Not `*`: a prepared
- * statement whose result gains a column (a migration adding one while connections stay open) fails
- * with "cached plan must not change result type" until its connection closes; a fixed list does not.
- */
-const IMPORT_COLUMNS = sql.raw(
-  Object.values(getTableColumns(imports))
-    .map((column) => `"${column.name}"`)
-    .join(", "),
-);
