@@ -57,7 +57,7 @@ export async function ensureDatabase(url: string): Promise<void> {
         await client.query(`create database "${name}"`);
       } catch (error) {
         // 42P04 duplicate_database, 23505 unique_violation: another process won the race.
-        const code = (error as { code?: string }).code;
+        const code = postgresErrorCode(error);
         if (code !== "42P04" && code !== "23505") throw error;
       }
     }

@@ -33,20 +33,6 @@ export class AuditLog {
     await executor.insert(auditEvents).values(entries.map((entry) => this.#row(entry)));
   }
 
-  /**
-   * The event as one member of a data-modifying CTE: one row per row of the CTE `source` (none when
-   * it is empty), so an effect and its audit commit in a single statement, one round trip.
-   */
-  insertPerRowOf(source: string, entry: AuditEntry): SQL {
-    const row = this.#row(entry);
-    return sql`insert into audit_events
-        (action, outcome, user_pseudonym, audience, purpose, scope, share_id, token_id, token_expires_at, request_id, details)
-      select ${row.action}, ${row.outcome}, ${row.userPseudonym}, ${row.audience}, ${row.purpose}, ${row.scope},
-        ${row.shareId}::uuid, ${row.tokenId}, ${row.tokenExpiresAt}::timestamptz, ${row.requestId},
-        ${JSON.stringify(row.details)}::jsonb
-      from ${sql.identifier(source)}`;
-  }
-
   /** The keyed pseudonym audit events carry instead of the user id. */
   pseudonymOf(userId: string): string {
     return this.#pseudonyms.of(userId);

@@ -159,12 +159,17 @@ async function applyIfUnchanged(
         and import_session_status is not distinct from ${share.importSessionStatus}::text
       returning share_id),
     dispatch as (delete from share_dispatches where share_id in (select share_id from applied)),
-    audit as (${audit.insertPerRowOf("applied", {
-      ...shareAuditContext(share),
-      action: decision.late ? "share.result_late" : "share.result",
-      outcome: result.outcome,
-      details: resultDetails(result),
-    })})
+    audit as (${audit.insertEach(
+      [
+        {
+          ...shareAuditContext(share),
+          action: decision.late ? "share.result_late" : "share.result",
+          outcome: result.outcome,
+          details: resultDetails(result),
+        },
+      ],
+      "applied",
+    )})
     select count(*)::int as applied from applied`);
   return Number(applied.rows[0]?.applied) === 1;
 }
