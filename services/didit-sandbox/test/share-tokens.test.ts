@@ -59,6 +59,28 @@ describe("share tokens", () => {
     );
     expect(await new ShareTokenIssuer().verify(token, 1_800_000_001)).toBeUndefined();
   });
+
+  it("are rejected with another header, a truncated signature or no signature, whatever the claims", () => {
+    const issuer = new ShareTokenIssuer();
+    const token = issuer.mint(claims, 3600, 1_800_000_000);
+    const [header, payload, signature] = token.split(".") as [string, string, string];
+    const segment = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+    const forged = [
+      `${segment({ alg: "none", typ: "JWT" })}.${payload}.`,
+      `${segment({ alg: "none" })}.${payload}.${signature}`,
+      `${segment({ typ: "JWT", alg: "HS256" })}.${payload}.${signature}`,
+      `${header}.${payload}.${Buffer.from(signature, "base64url").subarray(0, 16).toString("base64url")}`,
+      `${header}.${payload}`,
+      `${header}.${payload}.${signature}.${signature}`,
+      `${header}.${payload}=.${signature}`,
+    ];
+    for (const candidate of forged) expect(issuer.verify(candidate, 1_800_000_001)).toBeUndefined();
+    expect(issuer.verify(token, 1_800_000_001)).toEqual({
+      ...claims,
+      iat: 1_800_000_000,
+      exp: 1_800_003_600,
+    });
+  });
 });
 
 describe("rate limiter", () => {

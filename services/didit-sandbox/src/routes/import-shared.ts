@@ -26,7 +26,7 @@ export function registerImportSharedRoute(app: FastifyInstance, ctx: SandboxCont
     errors.throwIfAny();
 
     // 3. token: malformed, forged or expired
-    const claims = await ctx.shareTokens.verify(shareToken as string, ctx.clock.nowSeconds());
+    const claims = ctx.shareTokens.verify(shareToken as string, ctx.clock.nowSeconds());
     if (!claims) throw detailError(401, "Invalid or expired share token.");
 
     // 4. addressed to another application

@@ -44,7 +44,7 @@ export function registerShareRoute(app: FastifyInstance, ctx: SandboxContext): v
       }
 
       const receiver = ctx.applications.byId(forApplicationId as string);
-      const shareToken = await ctx.shareTokens.mint(
+      const shareToken = ctx.shareTokens.mint(
         {
           session_id: session.session_id,
           session_kind: session.session_kind,
