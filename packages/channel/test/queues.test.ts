@@ -121,6 +121,58 @@ describe("channel queues", () => {
     );
   });
 
+  it("sends made together travel in one write to Redis, each with its own answer", async () => {
+    const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: 1, lazyConnect: true });
+    await connection.connect();
+    const inbox = createChannelProducer({ connection, queueName: nextQueue(), prefix, logger: silent });
+    closers.push(async () => {
+      await inbox.close();
+      await connection.quit();
+    });
+    // The first send loads BullMQ's scripts; the batch below only runs them.
+    await inbox.send("share-batch-warm-up", "envelope-0");
+    const socket = (connection as unknown as { stream: { write: (...args: unknown[]) => boolean } }).stream;
+    const write = socket.write.bind(socket);
+    let writes = 0;
+    socket.write = (...args: unknown[]) => {
+      writes++;
+      return write(...args);
+    };
+    const sends = [
+      ...Array.from({ length: 50 }, (_, index) => inbox.send(`share-batch-${index}`, `envelope-${index}`)),
+      inbox.send("share-batch-7", "envelope-7-again"),
+      inbox.send("share-batch-warm-up", "envelope-0-again"),
+    ];
+    const answers = await Promise.all(sends);
+    socket.write = write;
+    expect(writes).toBe(1);
+    expect(answers.slice(0, 50)).toEqual(Array.from({ length: 50 }, () => ({ added: true })));
+    expect(answers.slice(50)).toEqual([{ added: false }, { added: false }]);
+    expect(await inbox.queue.getWaitingCount()).toBe(51);
+    expect((await inbox.queue.getJob("share-batch-7"))?.data).toEqual({ envelope: "envelope-7" });
+  });
+
+  it("fails every send of a batch when Redis is unreachable, and adds nothing", async () => {
+    const connection = new Redis(testRedisUrl(), {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      lazyConnect: true,
+    });
+    await connection.connect();
+    const inbox = createChannelProducer({ connection, queueName: nextQueue(), prefix, logger: silent });
+    closers.push(() => inbox.close());
+    await inbox.send("share-down-warm-up", "envelope-0");
+    connection.disconnect();
+    const results = await Promise.allSettled(
+      Array.from({ length: 5 }, (_, index) => inbox.send(`share-down-${index}`, `envelope-${index}`)),
+    );
+    expect(results.map((result) => result.status)).toEqual(Array.from({ length: 5 }, () => "rejected"));
+    const stored = await Promise.all(
+      Array.from({ length: 5 }, (_, index) => producerRedis.exists(inbox.queue.toKey(`share-down-${index}`))),
+    );
+    expect(stored).toEqual([0, 0, 0, 0, 0]);
+  });
+
   it("gives jobs attempts with exponential backoff and bounded retention by age and count", async () => {
     const inbox = producer(nextQueue());
     await inbox.send("share-3", "envelope");
