@@ -1,5 +1,5 @@
-import { diffieHellman, hkdfSync, KeyObject } from "node:crypto";
-import { CONTENT_ENCRYPTION_ALG, type ImportedKey, type KeyHandle } from "./jwk.js";
+import { createSecretKey, diffieHellman, hkdfSync, type KeyObject } from "node:crypto";
+import { CONTENT_ENCRYPTION_ALG, type ImportedKey, type KeyHandle, keyObjectOf } from "./jwk.js";
 
 /**
  * Content keys of `dir` envelopes (DESIGN.md §5): one AES-256-GCM key per direction of a peer pair
@@ -13,7 +13,8 @@ import { CONTENT_ENCRYPTION_ALG, type ImportedKey, type KeyHandle } from "./jwk.
  *
  * Both ends compute the same key (the agreement is symmetric); the info names the direction, so
  * A→B and B→A keys differ, and it names both kids, so a rotation on either side gives a new key.
- * Only node:crypto primitives are used; AES-GCM itself is done by jose (`alg: "dir"`).
+ * The key is a node:crypto KeyObject: envelopes are encrypted and decrypted with node:crypto too
+ * (direct-jwe.ts), synchronously, without a WebCrypto job per envelope.
  */
 export const CONTENT_KEY_LABEL = "share-broker/channel/envelope-content-key/v1";
 
@@ -49,23 +50,7 @@ export function contentKeyInfo(sender: ContentKeyParty, receiver: ContentKeyPart
   );
 }
 
-/** node:crypto wants KeyObjects; our keys are CryptoKeys imported once, converted once here. */
-const keyObjects = new WeakMap<ImportedKey, KeyObject>();
-function keyObjectOf(key: ImportedKey): KeyObject {
-  let object = keyObjects.get(key);
-  if (!object) {
-    object = KeyObject.from(key as Parameters<typeof KeyObject.from>[0]);
-    keyObjects.set(key, object);
-  }
-  return object;
-}
-
-type ContentKeyUsage = "encrypt" | "decrypt";
-
-async function deriveContentKey(
-  agreement: ContentKeyAgreement,
-  usage: ContentKeyUsage,
-): Promise<ImportedKey> {
+function deriveContentKey(agreement: ContentKeyAgreement): KeyObject {
   const shared = diffieHellman({
     privateKey: keyObjectOf(agreement.ownKey.key),
     publicKey: keyObjectOf(agreement.peerKey.key),
@@ -75,7 +60,8 @@ async function deriveContentKey(
   );
   shared.fill(0);
   try {
-    return await crypto.subtle.importKey("raw", bytes, { name: "AES-GCM", length: 256 }, false, [usage]);
+    // The KeyObject holds its own copy, so ours can be wiped.
+    return createSecretKey(bytes);
   } finally {
     bytes.fill(0);
   }
@@ -83,21 +69,17 @@ async function deriveContentKey(
 
 /**
  * Derived keys, cached by the very key objects they come from (a registry reload or a rotation
- * brings new objects, so a cached key never outlives the keys it was derived from), then by parties
- * and usage. Entries are bounded by the registered partners and their published keys.
+ * brings new objects, so a cached key never outlives the keys it was derived from), then by parties.
+ * Entries are bounded by the registered partners and their published keys.
  */
-const cache = new WeakMap<ImportedKey, WeakMap<ImportedKey, Map<string, Promise<ImportedKey>>>>();
+const cache = new WeakMap<ImportedKey, WeakMap<ImportedKey, Map<string, KeyObject>>>();
 
 /**
  * The AES-256-GCM key of one direction of a peer pair, derived on first use and then cached.
  * `cached: false` derives without remembering (for headers naming parties we do not expect).
  */
-export function contentKeyFor(
-  agreement: ContentKeyAgreement,
-  usage: ContentKeyUsage,
-  options: { cached?: boolean } = {},
-): Promise<ImportedKey> {
-  if (options.cached === false) return deriveContentKey(agreement, usage);
+export function contentKeyFor(agreement: ContentKeyAgreement, options: { cached?: boolean } = {}): KeyObject {
+  if (options.cached === false) return deriveContentKey(agreement);
   let byPeer = cache.get(agreement.ownKey.key);
   if (!byPeer) {
     byPeer = new WeakMap();
@@ -109,13 +91,12 @@ export function contentKeyFor(
     byPeer.set(agreement.peerKey.key, byParties);
   }
   const { sender, receiver } = agreement;
-  const id = JSON.stringify([usage, sender.partnerId, sender.kid, receiver.partnerId, receiver.kid]);
+  const id = JSON.stringify([sender.partnerId, sender.kid, receiver.partnerId, receiver.kid]);
   let key = byParties.get(id);
   if (!key) {
-    key = deriveContentKey(agreement, usage);
+    // A failed derivation throws before anything is remembered: the next envelope tries again.
+    key = deriveContentKey(agreement);
     byParties.set(id, key);
-    // A failed derivation is not remembered: the next envelope tries again.
-    key.catch(() => byParties.delete(id));
   }
   return key;
 }

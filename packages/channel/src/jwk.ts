@@ -1,3 +1,4 @@
+import { KeyObject } from "node:crypto";
 import { importJWK } from "jose";
 import { z } from "zod";
 
@@ -54,6 +55,21 @@ export type ImportedKey = Exclude<Awaited<ReturnType<typeof importJWK>>, Uint8Ar
 export interface KeyHandle {
   kid: string;
   key: ImportedKey;
+}
+
+/**
+ * The node:crypto view of an imported key. Envelopes are signed, verified and agreed with
+ * node:crypto (synchronous, no WebCrypto job per operation), which wants KeyObjects; keys are
+ * imported once as CryptoKeys (jose), so each is converted once and remembered while it lives.
+ */
+const keyObjects = new WeakMap<ImportedKey, KeyObject>();
+export function keyObjectOf(key: ImportedKey): KeyObject {
+  let object = keyObjects.get(key);
+  if (!object) {
+    object = KeyObject.from(key as Parameters<typeof KeyObject.from>[0]);
+    keyObjects.set(key, object);
+  }
+  return object;
 }
 
 export async function importKeyHandle(jwk: ChannelJwk): Promise<KeyHandle> {

@@ -1,14 +1,16 @@
-import { compactDecrypt, compactVerify } from "jose";
+import { compactDecrypt } from "jose";
 import { compactSegments, decodeHeader } from "./compact.js";
 import { contentKeyFor } from "./content-keys.js";
+import { decryptDirectJwe } from "./direct-jwe.js";
 import {
   CONTENT_ENCRYPTION_ALG,
   DIRECT_KEY_MANAGEMENT_ALG,
   type ImportedKey,
   KEY_MANAGEMENT_ALG,
-  type KeyHandle,
+  keyObjectOf,
   SIGNING_ALG,
 } from "./jwk.js";
+import { verifyCompactJws } from "./jws.js";
 import type { PartnerPrivateKeys } from "./keys.js";
 import {
   type ClaimsOf,
@@ -85,25 +87,22 @@ type Decrypted =
 const stringsIn = (header: Record<string, unknown>, ...names: string[]) =>
   names.every((name) => typeof header[name] === "string");
 
-async function decryptWith(
-  envelope: string,
-  key: ImportedKey,
-  keyManagement: string,
-): Promise<string | undefined> {
+/**
+ * Header members of extensions we never produce: `crit` (extensions the reader must understand),
+ * `zip` (JWE compression), `b64` (an unencoded JWS payload, RFC 7797). jose refused the ones it did
+ * not implement; our node:crypto code implements none, so it refuses them all, as malformed.
+ */
+const carriesExtensions = (header: Record<string, unknown>, ...names: string[]) =>
+  names.some((name) => Object.hasOwn(header, name));
+
+/** The first format only (`ECDH-ES+A256KW`): off the hot path, so jose unwraps it. */
+async function decryptKeyWrapped(envelope: string, key: ImportedKey): Promise<string | undefined> {
   try {
     const { plaintext } = await compactDecrypt(envelope, key, {
-      keyManagementAlgorithms: [keyManagement],
+      keyManagementAlgorithms: [KEY_MANAGEMENT_ALG],
       contentEncryptionAlgorithms: [CONTENT_ENCRYPTION_ALG],
     });
     return decoder.decode(plaintext);
-  } catch {
-    return undefined;
-  }
-}
-
-async function verify(jws: string, key: KeyHandle): Promise<Uint8Array | undefined> {
-  try {
-    return (await compactVerify(jws, key.key, { algorithms: [SIGNING_ALG] })).payload;
   } catch {
     return undefined;
   }
@@ -137,39 +136,43 @@ export function createEnvelopeOpener(options: EnvelopeOpenerOptions): EnvelopeOp
    * The JWE headers we produce, and nothing else: algorithms are never chosen by the sender.
    * `dir` (sealed now): derive the content key from our key `kid` and the sender's key `skid`,
    * for the parties `iss` → `aud` the header names (authenticated by A256GCM, so a changed header
-   * cannot decrypt). `ECDH-ES+A256KW` (the first format, still in flight during an upgrade): the
-   * content key is wrapped to our key `kid`.
+   * cannot decrypt), then decrypt with node:crypto (direct-jwe.ts). `ECDH-ES+A256KW` (the first
+   * format, still in flight during an upgrade): the content key is wrapped to our key `kid`; jose
+   * unwraps and decrypts it.
    */
   async function decrypt(
     envelope: string,
+    segments: readonly string[],
     header: Record<string, unknown>,
-    encryptedKey: string,
   ): Promise<Decrypted> {
+    const encryptedKey = segments[1];
     if (header.enc !== CONTENT_ENCRYPTION_ALG || header.cty !== "JWT") return "malformed";
     // A wrapped key with `dir`, or none with key wrapping, is not an envelope we produce.
     if ((encryptedKey === "") !== (header.alg === DIRECT_KEY_MANAGEMENT_ALG)) return "malformed";
     if (header.alg === KEY_MANAGEMENT_ALG) {
       if (!stringsIn(header, "kid")) return "malformed";
       const ownKey = keys.decryption.find((handle) => handle.kid === header.kid);
-      const jws = ownKey && (await decryptWith(envelope, ownKey.key, KEY_MANAGEMENT_ALG));
+      const jws = ownKey && (await decryptKeyWrapped(envelope, ownKey.key));
       return jws === undefined ? "undecryptable" : { jws };
     }
     if (header.alg !== DIRECT_KEY_MANAGEMENT_ALG) return "malformed";
+    if (carriesExtensions(header, "crit", "zip")) return "malformed";
     if (!stringsIn(header, "kid", "skid", "iss", "aud")) return "malformed";
     const { kid, skid, iss, aud } = header as Record<"kid" | "skid" | "iss" | "aud", string>;
     const ownKey = keys.decryption.find((handle) => handle.kid === kid);
     if (!ownKey) return "undecryptable";
     const peerKey = await registry.senderEncryptionKey(iss, skid);
     if (!peerKey) return "unknown_sender";
-    const contentKey = await contentKeyFor(
+    const contentKey = contentKeyFor(
       { ownKey, peerKey, sender: { partnerId: iss, kid: skid }, receiver: { partnerId: aud, kid } },
-      "decrypt",
       // Only our own address is expected; a key for another one is derived to read the signed
       // claims (and say whose mistake it was), never kept.
       { cached: aud === self },
     );
-    const jws = await decryptWith(envelope, contentKey, DIRECT_KEY_MANAGEMENT_ALG);
-    return jws === undefined ? "undecryptable" : { jws, sealedBy: iss, sealedFor: aud };
+    const plaintext = decryptDirectJwe(segments, contentKey);
+    return plaintext === undefined
+      ? "undecryptable"
+      : { jws: decoder.decode(plaintext), sealedBy: iss, sealedFor: aud };
   }
 
   async function open(
@@ -181,19 +184,20 @@ export function createEnvelopeOpener(options: EnvelopeOpenerOptions): EnvelopeOp
     if (typeof envelope !== "string") return reject("malformed");
     const jweSegments = compactSegments(envelope, 5);
     if (!jweSegments) return reject("malformed");
-    const [protectedHeader, encryptedKey] = jweSegments as [string, string];
-    const jweHeader = decodeHeader(protectedHeader);
+    const jweHeader = decodeHeader(jweSegments[0] as string);
     if (!jweHeader) return reject("malformed");
-    const decrypted = await decrypt(envelope, jweHeader, encryptedKey);
+    const decrypted = await decrypt(envelope, jweSegments, jweHeader);
     if (typeof decrypted === "string") return reject(decrypted);
     const { jws, sealedBy, sealedFor } = decrypted;
 
     const jwsSegments = compactSegments(jws, 3);
     const jwsHeader = jwsSegments && decodeHeader(jwsSegments[0] as string);
-    if (!jwsHeader || jwsHeader.alg !== SIGNING_ALG) return reject("malformed");
+    if (!jwsHeader || jwsHeader.alg !== SIGNING_ALG || carriesExtensions(jwsHeader, "crit", "b64")) {
+      return reject("malformed");
+    }
     const signer = typeof jwsHeader.kid === "string" ? await registry.signerOf(jwsHeader.kid) : undefined;
     if (!signer) return reject("unknown_sender");
-    const signedBytes = await verify(jws, signer.key);
+    const signedBytes = verifyCompactJws(jwsSegments, keyObjectOf(signer.key.key));
     if (!signedBytes) return reject("bad_signature");
     // Whoever could derive the content key must be whoever signed: a partner may not wrap another
     // partner's signed message as its own.

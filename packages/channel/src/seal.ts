@@ -1,12 +1,15 @@
-import { CompactEncrypt, CompactSign } from "jose";
+import { CompactEncrypt } from "jose";
 import { contentKeyFor } from "./content-keys.js";
+import { encryptDirectJwe } from "./direct-jwe.js";
 import {
   CONTENT_ENCRYPTION_ALG,
   DIRECT_KEY_MANAGEMENT_ALG,
   KEY_MANAGEMENT_ALG,
   type KeyHandle,
+  keyObjectOf,
   SIGNING_ALG,
 } from "./jwk.js";
+import { signCompactJws } from "./jws.js";
 import type { PartnerPrivateKeys } from "./keys.js";
 import {
   type EnvelopeClaims,
@@ -109,8 +112,10 @@ function claimsOf(self: string, input: SealInput, now: Date): EnvelopeClaims {
  * The content key (`alg: "dir"`) is derived from our current encryption key and the receiver's
  * current one (content-keys.ts), once per pair, and cached. The protected header, authenticated by
  * A256GCM, names what the receiver needs to derive it again: `kid` (its encryption key), `skid`
- * (ours), and `iss`/`aud` replicated from the claims (RFC 7519 §5.3). With
- * `keyManagement: "ECDH-ES+A256KW"` it is the first format instead: an ephemeral key per message.
+ * (ours), and `iss`/`aud` replicated from the claims (RFC 7519 §5.3). Signing and `dir` encryption
+ * run on node:crypto (jws.ts, direct-jwe.ts), synchronously: they are on every share's path. With
+ * `keyManagement: "ECDH-ES+A256KW"` it is the first format instead, an ephemeral key per message,
+ * encrypted by jose: only sealed during an upgrade, not worth a second implementation.
  */
 export function createEnvelopeSealer(options: EnvelopeSealerOptions): EnvelopeSealer {
   const { self, keys, registry } = options;
@@ -127,23 +132,20 @@ export function createEnvelopeSealer(options: EnvelopeSealerOptions): EnvelopeSe
   if (!currentEncryptionKey) throw new EnvelopeSealError(`the keys of ${self} have no encryption key`);
   const ownEncryptionKey: KeyHandle = currentEncryptionKey;
 
-  const sign = (claims: EnvelopeClaims) =>
-    new CompactSign(encoder.encode(JSON.stringify(claims)))
-      .setProtectedHeader({ alg: SIGNING_ALG, kid: keys.signing.kid, typ: "JWT" })
-      .sign(keys.signing.key);
+  const signingKey = keyObjectOf(keys.signing.key);
+  const signingHeader = { alg: SIGNING_ALG, kid: keys.signing.kid, typ: "JWT" };
+  const sign = (claims: EnvelopeClaims) => signCompactJws(JSON.stringify(claims), signingHeader, signingKey);
 
-  async function sealDirect(to: string, recipient: KeyHandle, jws: string): Promise<string> {
-    const contentKey = await contentKeyFor(
+  function sealDirect(to: string, recipient: KeyHandle, jws: string): string {
+    const contentKey = contentKeyFor({
+      ownKey: ownEncryptionKey,
+      peerKey: recipient,
+      sender: { partnerId: self, kid: ownEncryptionKey.kid },
+      receiver: { partnerId: to, kid: recipient.kid },
+    });
+    return encryptDirectJwe(
+      jws,
       {
-        ownKey: ownEncryptionKey,
-        peerKey: recipient,
-        sender: { partnerId: self, kid: ownEncryptionKey.kid },
-        receiver: { partnerId: to, kid: recipient.kid },
-      },
-      "encrypt",
-    );
-    return new CompactEncrypt(encoder.encode(jws))
-      .setProtectedHeader({
         alg: DIRECT_KEY_MANAGEMENT_ALG,
         enc: CONTENT_ENCRYPTION_ALG,
         cty: "JWT",
@@ -151,8 +153,9 @@ export function createEnvelopeSealer(options: EnvelopeSealerOptions): EnvelopeSe
         skid: ownEncryptionKey.kid,
         iss: self,
         aud: to,
-      })
-      .encrypt(contentKey);
+      },
+      contentKey,
+    );
   }
 
   function sealEphemeral(recipient: KeyHandle, jws: string): Promise<string> {
@@ -171,7 +174,7 @@ export function createEnvelopeSealer(options: EnvelopeSealerOptions): EnvelopeSe
       registry.get(input.to);
       const claims = claimsOf(self, input, now());
       const recipient = await registry.encryptionKeyOf(input.to);
-      const jws = await sign(claims);
+      const jws = sign(claims);
       return keyManagement === DIRECT_KEY_MANAGEMENT_ALG
         ? sealDirect(input.to, recipient, jws)
         : sealEphemeral(recipient, jws);

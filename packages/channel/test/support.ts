@@ -139,14 +139,13 @@ export async function craftDirectEnvelope(options: {
   const jws = await new CompactSign(encoder.encode(JSON.stringify(options.claims)))
     .setProtectedHeader({ alg: "EdDSA", kid: options.signWith.kid, typ: "JWT" })
     .sign(options.signWith.key);
-  const contentKey = await contentKeyFor(
+  const contentKey = contentKeyFor(
     {
       ownKey: sealer.key,
       peerKey: receiver.key,
       sender: { partnerId: sealer.partnerId, kid: sealer.key.kid },
       receiver: { partnerId: receiver.partnerId, kid: receiver.key.kid },
     },
-    "encrypt",
     { cached: false },
   );
   return new CompactEncrypt(encoder.encode(jws))
