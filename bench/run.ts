@@ -34,11 +34,13 @@ import { BENCH_SETTINGS, type ServiceName } from "./services.js";
 import { createShareableUsers, type ShareableUser } from "./users.js";
 import {
   ADMIN_DATABASE_URL,
+  autovacuumIsOn,
   type BenchWorld,
   createWorld,
   destroyWorld,
   REPO_ROOT,
   serviceDir,
+  vacuumWorld,
 } from "./world.js";
 
 const SERVICES: ServiceName[] = ["didit-sandbox", "partner-a", "partner-b"];
@@ -79,6 +81,8 @@ class Bench {
   stack: ProductStack | undefined;
   bare: BareBaseline | undefined;
   postgresPids: number[] = [];
+  /** Set when the server does not vacuum on its own: the bench then vacuums before each run. */
+  vacuumBeforeRuns = false;
   readonly #admin = new pg.Pool({ connectionString: ADMIN_DATABASE_URL, max: 1 });
   #pidTimer: NodeJS.Timeout | undefined;
 
@@ -157,6 +161,13 @@ class Bench {
     return users;
   }
 
+  /** Before a measured run: what autovacuum would have done since the last one (see vacuumWorld). */
+  async beforeRun(label: string): Promise<void> {
+    if (!this.vacuumBeforeRuns) return;
+    const seconds = await vacuumWorld(this.world);
+    say(`${label}: vacuumed the world's databases first (${seconds.toFixed(1)} s, not timed)`);
+  }
+
   async runBare(): Promise<WithResources<BareRun>[]> {
     const { options } = this;
     say("bare baseline: starting its two processes");
@@ -164,6 +175,7 @@ class Bench {
     const runs: WithResources<BareRun>[] = [];
     try {
       for (let index = 1; index <= options.runs; index += 1) {
+        await this.beforeRun(`bare ${index}`);
         const from = Date.now();
         const run = await this.bare.run(
           `${index}`,
@@ -190,6 +202,7 @@ class Bench {
     const runs: WithResources<ProductRun>[] = [];
     for (let index = 1; index <= options.runs; index += 1) {
       const slice = users.slice((index - 1) * options.shares, index * options.shares);
+      await this.beforeRun(`max ${index}`);
       const fromUs = monotonicUs();
       const startedAt = Date.now();
       const run = await runMaxThroughput(
@@ -270,6 +283,7 @@ async function main(): Promise<number> {
     void cleanup().finally(() => process.exit(130));
   });
 
+  bench.vacuumBeforeRuns = !(await autovacuumIsOn());
   bench.startSampling();
   const result: BenchResult = {
     startedAt: startedAt.toISOString(),
@@ -280,6 +294,12 @@ async function main(): Promise<number> {
       ...BENCH_SETTINGS,
       DISPATCH_CONCURRENCY: `${A_CONCURRENCY} (default; the bare baseline's partner-a workers too)`,
       INBOX_CONCURRENCY: `${B_CONCURRENCY} (default; the bare baseline's partner-b worker too)`,
+      ...(bench.vacuumBeforeRuns
+        ? {
+            "autovacuum (server)":
+              "off: VACUUM (ANALYZE) of the world's databases before each measured run (bare and product alike), as autovacuum would between bursts; not timed",
+          }
+        : {}),
     },
     userCreation: bench.userCreation,
     bare: [],
@@ -313,6 +333,7 @@ async function main(): Promise<number> {
     if (options.phases.has("half")) {
       const rate = options.halfLoadRate ?? median(result.max.map((run) => run.result.sharesPerSecond)) / 2;
       const users = await bench.users("half", Math.ceil(rate * options.halfLoadSeconds));
+      await bench.beforeRun("half load");
       const run = await runPaced(stack, "half load", users, rate, options.stallSeconds * 1000);
       bench.check("half load", run.correctness);
       bench.mark("half load", run.firstSentAt, run.lastAppliedAt);
@@ -320,6 +341,7 @@ async function main(): Promise<number> {
     }
     if (options.phases.has("backlog")) {
       const users = await bench.users("backlog", options.backlog);
+      await bench.beforeRun("backlog");
       const from = Date.now();
       const backlog = await runBacklog(stack, world, users, options.concurrency, options.stallSeconds * 1000);
       bench.check("backlog", backlog.run.correctness);
