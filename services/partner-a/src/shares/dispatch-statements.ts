@@ -38,7 +38,11 @@ function asDate(value: unknown): Date {
   return value instanceof Date ? value : new Date(value as string);
 }
 
-/** Leases due outbox rows and reads their shares and consents: one statement per batch. */
+/**
+ * Leases due outbox rows and reads their shares and consents: one statement per batch. The batch is
+ * read through the due index and updated by primary key (`= any(array(…))`): with `in (select …)`
+ * the planner joined it against a scan of the whole outbox, whose cost grew with the backlog.
+ */
 export async function claimDue(db: Database, limit: number, leaseSeconds: number): Promise<Claimed[]> {
   const rows = await executePrepared(
     db,
@@ -47,10 +51,10 @@ export async function claimDue(db: Database, limit: number, leaseSeconds: number
     with claimed as (
       update share_dispatches set leased_until = now() + make_interval(secs => ${leaseSeconds}),
              attempts = attempts + 1
-      where share_id in (
+      where share_id = any(array(
         select share_id from share_dispatches
         where due_at <= now() and (leased_until is null or leased_until < now())
-        order by due_at limit ${limit} for update skip locked)
+        order by due_at limit ${limit} for update skip locked))
       returning share_id, attempts)
     select claimed.share_id as claimed_share_id, claimed.attempts as claimed_attempts,
            c.withdrawn_at as consent_withdrawn_at, c.expires_at as consent_expires_at, ${columnsOf(shares, "s")}

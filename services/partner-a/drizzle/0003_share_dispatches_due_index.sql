@@ -1,0 +1,1 @@
+CREATE INDEX "share_dispatches_due_idx" ON "share_dispatches" USING btree ("due_at");
