@@ -105,6 +105,13 @@ export const BENCH_SETTINGS = {
   SANDBOX_WEBHOOK_RETRY_DELAYS_MS: "500,2000,5000",
 } as const;
 
+/**
+ * The partners' heap cap, as docker-compose.yml deploys them: their live heap is ~40 MiB at full
+ * load, but without a cap V8 let garbage build up to 250+ MiB of RSS between major collections.
+ * At 160 MiB it collects sooner, at no measurable CPU cost (1.1–1.2 ms per share either way).
+ */
+export const PARTNER_NODE_OPTIONS = "--max-old-space-size=160";
+
 export interface ServiceStart {
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
@@ -131,6 +138,7 @@ function serviceEnv(world: BenchWorld, name: ServiceName): Record<string, string
   const app = apps[name];
   return {
     ...common,
+    NODE_OPTIONS: PARTNER_NODE_OPTIONS,
     API_KEYS: API_KEYS[name],
     RATE_LIMIT_PER_MINUTE: BENCH_SETTINGS.RATE_LIMIT_PER_MINUTE,
     DATABASE_URL: name === "partner-a" ? world.databases.a : world.databases.b,

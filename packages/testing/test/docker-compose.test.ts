@@ -294,6 +294,13 @@ describe.skipIf(!COMPOSE_BINARY)(composeTitle, () => {
       expect(environmentOf(service()).HOST).toBe("0.0.0.0");
     });
 
+    it.runIf(stackService.migrate !== undefined)(
+      "caps the heap as the benchmark measured it (bench/services.ts PARTNER_NODE_OPTIONS)",
+      () => {
+        expect(environmentOf(service()).NODE_OPTIONS).toBe("--max-old-space-size=160");
+      },
+    );
+
     it("overrides every path variable with a container path that a mount provides", () => {
       const environment = environmentOf(service());
       const pathVariables = Object.keys(environment).filter((name) => PATH_VARIABLE.test(name));
