@@ -41,8 +41,6 @@ function backoffSeconds(attempts: number): number {
  */
 export class ShareDispatcher {
   readonly #loop: DrainLoop;
-  /** The send of the last batch (its rows locked, enqueued, then committed); it never rejects. */
-  #sending: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly deps: {
@@ -66,7 +64,6 @@ export class ShareDispatcher {
 
   async stop(): Promise<void> {
     await this.#loop.stop();
-    await this.#sending;
   }
 
   /** Called after a share is accepted, so it goes out now rather than at the next poll. */
@@ -74,22 +71,12 @@ export class ShareDispatcher {
     this.#loop.wake();
   }
 
-  /**
-   * One pass over due outbox rows; true when the batch was full (more are likely waiting). Batches
-   * send one at a time, in order, but a pass returns once the batch before it has sent, not its
-   * own: the next pass claims and mints while this batch is enqueued and committed, so a share
-   * accepted mid-pass waits for less than two whole passes. Claimed rows stay leased until their
-   * send commits, so no other pass takes them.
-   */
+  /** One pass over due outbox rows; true when the batch was full (more are likely waiting). */
   async dispatchOnce(): Promise<boolean> {
     const claimed = await claimDue(this.deps.db, this.options.concurrency, this.options.leaseSeconds);
     const minted = await Promise.all(claimed.map((row) => this.#mintSafely(row)));
     const batch = minted.filter((share): share is MintedShare & { attempts: number } => share !== undefined);
-    if (batch.length > 0) {
-      const previous = this.#sending;
-      this.#sending = previous.then(() => this.#sendSafely(batch));
-      await previous;
-    }
+    if (batch.length > 0) await this.#sendSafely(batch);
     return claimed.length >= this.options.concurrency;
   }
 
