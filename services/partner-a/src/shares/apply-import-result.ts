@@ -4,6 +4,7 @@ import { eq, param, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { Database, Executor } from "../db/database.js";
 import { shares } from "../db/schema/index.js";
+import { openSharesAmong } from "./open-shares-among.js";
 import { shareAuditContext } from "./share-audit-context.js";
 
 export type ResultOutcome = "applied" | "duplicate" | "unknown_share" | "wrong_source" | "ignored";
@@ -114,7 +115,7 @@ async function applyToOpenShares(
              import_at = i.reported_at, updated_at = now()
       from input i
       where s.share_id = i.share_id and s.audience = i.source
-        and s.status in ('accepted', 'minted', 'sent') and s.user_pseudonym is not null
+        and ${openSharesAmong(reported.map(({ result }) => result.share_id))} and s.user_pseudonym is not null
       returning ${columnsOf(shares, "s")}, i.details, i.reported_at),
     dispatch as (delete from share_dispatches where share_id in (select share_id from applied)),
     audit as (${audit.insertForShares("applied", {

@@ -3,6 +3,7 @@ import { param, sql } from "drizzle-orm";
 import type { AuditEntry, AuditLog } from "../audit/audit-log.js";
 import type { Database, Executor } from "../db/database.js";
 import { shares } from "../db/schema/index.js";
+import { openSharesAmong } from "./open-shares-among.js";
 import { shareAuditContext } from "./share-audit-context.js";
 
 /**
@@ -101,11 +102,12 @@ export async function recordMints(
              token_hash = i.token_hash, token_id = i.token_id, token_expires_at = i.token_expires_at,
              updated_at = now()
       from input i
-      where s.share_id = i.share_id and s.status in ('accepted', 'minted', 'sent')
+      where s.share_id = i.share_id and ${openSharesAmong(minted.map((m) => m.share.shareId))}
       returning s.share_id),
     gone as (
       delete from share_dispatches
-      where share_id in (select share_id from input) and share_id not in (select share_id from minted)),
+      where share_id = any(${param(minted.map((m) => m.share.shareId))}::uuid[])
+        and share_id not in (select share_id from minted)),
     audit as (${audit.insertEach(
       minted.map((m) => ({
         ...shareAuditContext({ ...m.share, tokenId: m.tokenId, tokenExpiresAt: m.tokenExpiresAt }),
