@@ -8,6 +8,7 @@ import { imports } from "../db/schema/index.js";
 import { enqueueResultsPerRow } from "../results/result-outbox.js";
 import { type ImportRow, OPEN_IMPORT_STATES } from "./import-row.js";
 import type { ImportedCopy, ImportKey, Lease, ReceivedOffer } from "./import-store.js";
+import { openImportsAmong } from "./open-imports-among.js";
 
 /**
  * The two hot statements of an import (first receipt, success) for a whole group-committed batch:
@@ -153,7 +154,7 @@ export async function finishImported(
              decided_at = ${now.toISOString()}::timestamptz, lease_owner = null, leased_until = null,
              updated_at = ${now.toISOString()}::timestamptz
       from input i
-      where m.import_id = i.import_id and m.status in (${OPEN_STATES})
+      where m.import_id = i.import_id and ${openImportsAmong(unique.map(({ key }) => key.importId))}
       returning ${columnsOf(imports, "m")}, i.event_details, i.job_id_base),
     audited as (${audit.recordPerImportRow("finished", {
       action: "import.imported",
