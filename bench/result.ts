@@ -41,6 +41,8 @@ export interface BenchResult {
   /** Postgres work per share over the max-throughput runs (pg_stat_database of each partner's database). */
   postgresPerShare?: { "partner-a": PostgresCounters; "partner-b": PostgresCounters };
   half?: WithResources<ProductRun & { maxLatenessMs: number }>;
+  /** The bare baseline offered at the half-load rate for as long: the latency floor of the same I/O here. */
+  halfBare?: BareRun & { maxLatenessMs: number };
   backlog?: WithResources<BacklogRun>;
   /** Didit's side: each shared source session imported into partner-b's application exactly once. */
   diditCheck?: Correctness;

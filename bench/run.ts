@@ -197,6 +197,27 @@ class Bench {
     return runs;
   }
 
+  /** The bare baseline paced at `rate` for `count` shares (its processes started for this alone). */
+  async runBarePaced(rate: number, count: number): Promise<BareRun & { maxLatenessMs: number }> {
+    say(
+      `half load, bare baseline: starting its two processes, then offering ${count} at ${rate.toFixed(1)}/s`,
+    );
+    this.bare = await BareBaseline.start(this.world);
+    try {
+      await this.beforeRun("half load, bare baseline");
+      const run = await this.bare.runPaced("half", count, rate, this.options.stallSeconds * 1000);
+      say(
+        `half load, bare baseline: ${run.shares} in ${run.seconds.toFixed(1)} s, p99 accept→import ${run.acceptToImport.p99.toFixed(0)} ms`,
+      );
+      this.check("half load, bare baseline", run.correctness);
+      this.mark("half load, bare", run.firstAcceptAt, run.lastAppliedAt);
+      return run;
+    } finally {
+      await this.bare.stop();
+      this.bare = undefined;
+    }
+  }
+
   async runMax(users: ShareableUser[]): Promise<WithResources<ProductRun>[]> {
     const { options } = this;
     const runs: WithResources<ProductRun>[] = [];
@@ -338,6 +359,7 @@ async function main(): Promise<number> {
       bench.check("half load", run.correctness);
       bench.mark("half load", run.firstSentAt, run.lastAppliedAt);
       result.half = { result: run, resources: await bench.resources(run.firstSentAt, run.lastAppliedAt) };
+      result.halfBare = await bench.runBarePaced(rate, users.length);
     }
     if (options.phases.has("backlog")) {
       const users = await bench.users("backlog", options.backlog);

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import pg from "pg";
 import { JsonClient } from "../http.js";
-import { type Offer, offerAsFastAsAccepted } from "../load.js";
+import { type Offer, offerAsFastAsAccepted, offerPaced } from "../load.js";
 import type { Correctness } from "../outcomes.js";
 import { sleep, waitForProgress } from "../progress.js";
 import { type RunningProcess, spawnProcess } from "../services.js";
@@ -29,6 +29,14 @@ async function waitForLine(process: RunningProcess, line: string, timeoutMs = 30
     if (Date.now() > deadline) throw new Error(`${process.name} not ready:\n${process.tail()}`);
     await sleep(50);
   }
+}
+
+/** Stand-ins for verified users: bare-a checks nothing. */
+function bareUsers(label: string, count: number): { userId: string; consentId: string }[] {
+  return Array.from({ length: count }, (_, index) => ({
+    userId: `${label}-${index}`,
+    consentId: randomUUID(),
+  }));
 }
 
 /** The bare baseline's two processes, on the world's Redis prefix, Postgres server and sandbox. */
@@ -65,12 +73,27 @@ export class BareBaseline {
     return new BareBaseline({ a, b }, new JsonClient(`http://127.0.0.1:${world.ports.bare}`), dbA, dbB);
   }
 
+  /** Offers `shares` as fast as bare-a accepts them (`concurrency` in flight). */
   async run(label: string, shares: number, concurrency: number, stallMs: number): Promise<BareRun> {
-    const users = Array.from({ length: shares }, (_, index) => ({
-      userId: `${label}-${index}`,
-      consentId: randomUUID(),
-    }));
-    const offers = await offerAsFastAsAccepted(this.client, users, concurrency);
+    const offers = await offerAsFastAsAccepted(this.client, bareUsers(label, shares), concurrency);
+    return this.#settle(label, offers, stallMs);
+  }
+
+  /**
+   * Offers `shares` at a fixed rate, as the half-load phase offers the product's: what the same I/O
+   * costs in latency at that rate on this machine, with nothing else of the product in the way.
+   */
+  async runPaced(
+    label: string,
+    shares: number,
+    perSecond: number,
+    stallMs: number,
+  ): Promise<BareRun & { maxLatenessMs: number }> {
+    const { offers, maxLatenessMs } = await offerPaced(this.client, bareUsers(label, shares), perSecond);
+    return { ...(await this.#settle(label, offers, stallMs)), maxLatenessMs };
+  }
+
+  async #settle(label: string, offers: Offer[], stallMs: number): Promise<BareRun> {
     const ids = offers.flatMap((offer) => (offer.shareId ? [offer.shareId] : []));
     await waitForProgress(
       `bare ${label}`,

@@ -170,6 +170,13 @@ export function renderTable(result: BenchResult, files: { json: string; html: st
         ]),
       ]),
     );
+    const bare = result.halfBare;
+    if (bare) {
+      const { p50, p95, p99, max } = bare.acceptToImport;
+      out.push(
+        `the bare baseline at the same rate (${bare.shares} shares; generator at most ${fmt.ms(bare.maxLatenessMs)} late): accept → import at bare-b p50 ${fmt.ms(p50)}, p95 ${fmt.ms(p95)}, p99 ${fmt.ms(p99)}, max ${fmt.ms(max)}`,
+      );
+    }
     out.push(
       `check: ${half.correctness.ok ? "every share imported exactly once" : `FAIL ${half.correctness.problems.join("; ")}`}`,
     );
