@@ -204,6 +204,9 @@ class Bench {
     );
     this.bare = await BareBaseline.start(this.world);
     try {
+      // Freshly started processes stall their first second or so (JIT, connections): warm them up,
+      // as the product's services are by the max runs before its half load.
+      await this.bare.run("warm-up", Math.min(count, 2_000), 16, this.options.stallSeconds * 1000);
       await this.beforeRun("half load, bare baseline");
       const run = await this.bare.runPaced("half", count, rate, this.options.stallSeconds * 1000);
       say(
