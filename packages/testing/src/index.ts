@@ -7,4 +7,5 @@ export {
   type ServiceProcessOptions,
   startServiceProcess,
 } from "./processes.js";
+export { accessPathsOf, preparedStatementsOf, type SentStatement } from "./query-plans.js";
 export { testPostgresUrl, testRedisUrl, uniqueQueuePrefix } from "./queues.js";

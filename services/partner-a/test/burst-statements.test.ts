@@ -1,7 +1,12 @@
 import { createHash, randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { createDrizzle, createPgPool } from "@share-broker/service-kit";
-import { createTestDatabase, type TestDatabase } from "@share-broker/testing";
+import {
+  accessPathsOf,
+  createTestDatabase,
+  preparedStatementsOf,
+  type TestDatabase,
+} from "@share-broker/testing";
 import { inArray } from "drizzle-orm";
 import type pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -36,40 +41,6 @@ async function insertShares(count: number, status: string): Promise<void> {
      from generate_series(1, $1::int) as n`,
     [count, status],
   );
-}
-
-/** Runs `work` and answers the text and values of the statements it sent as named prepared statements. */
-async function statementsOf(work: () => Promise<unknown>): Promise<{ text: string; values: unknown[] }[]> {
-  const statements: { text: string; values: unknown[] }[] = [];
-  const query = pool.query.bind(pool);
-  pool.query = ((config: unknown, ...rest: unknown[]) => {
-    if (typeof config === "object" && config !== null && "name" in config) {
-      statements.push(config as unknown as { text: string; values: unknown[] });
-    }
-    return (query as (...args: unknown[]) => unknown)(config, ...rest);
-  }) as typeof pool.query;
-  try {
-    await work();
-  } finally {
-    pool.query = query;
-  }
-  return statements;
-}
-
-/**
- * How a statement's plan reads shares and the outbox: the indexes it uses, and "seq:<table>" for a
- * table it scans whole (cost growing with the table, not with the batch).
- */
-async function accessPathsOf(statement: { text: string; values: unknown[] }): Promise<string[]> {
-  const { rows } = await pool.query(`explain (format json) ${statement.text}`, statement.values);
-  const paths: string[] = [];
-  const walk = (node: Record<string, unknown>) => {
-    if (typeof node["Index Name"] === "string") paths.push(node["Index Name"]);
-    if (node["Node Type"] === "Seq Scan") paths.push(`seq:${String(node["Relation Name"])}`);
-    for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
-  };
-  walk((rows[0]["QUERY PLAN"] as [{ Plan: Record<string, unknown> }])[0].Plan);
-  return paths;
 }
 
 beforeAll(async () => {
@@ -107,7 +78,7 @@ it("records a batch's mints by primary key while the statistics still say nothin
     };
   });
   let recorded = new Set<string>();
-  const [statement] = await statementsOf(async () => {
+  const [statement] = await preparedStatementsOf(pool, async () => {
     recorded = await recordMints(db, audit, minted);
   });
   expect([...recorded].sort()).toEqual(batch.map((share) => share.shareId).sort());
@@ -123,7 +94,7 @@ it("records a batch's mints by primary key while the statistics still say nothin
   expect(after.every((row) => row.status === "minted")).toBe(true);
 
   if (!statement) throw new Error("recordMints ran no prepared statement");
-  const paths = await accessPathsOf(statement);
+  const paths = await accessPathsOf(pool, statement);
   expect(paths).toContain("shares_pkey");
   expect(paths).not.toContain("shares_status_idx");
   expect(paths).not.toContain("seq:shares");
@@ -143,7 +114,7 @@ it("applies a batch of results by primary key too", async () => {
   ]);
   const applier = new ImportResultApplier(db, audit);
   let outcomes: unknown[] = [];
-  const statements = await statementsOf(async () => {
+  const statements = await preparedStatementsOf(pool, async () => {
     // Submitted together, as a burst of results arrives: they share one statement (group commit).
     outcomes = await Promise.all(
       ids.map((shareId) =>
@@ -164,7 +135,7 @@ it("applies a batch of results by primary key too", async () => {
   const [largest] = statements.sort((a, b) => batchSize(b) - batchSize(a));
   if (!largest) throw new Error("the applier ran no prepared statement");
   expect(batchSize(largest)).toBeGreaterThan(1);
-  const paths = await accessPathsOf(largest);
+  const paths = await accessPathsOf(pool, largest);
   expect(paths).toContain("shares_pkey");
   expect(paths).not.toContain("shares_status_idx");
   expect(paths).not.toContain("seq:shares");

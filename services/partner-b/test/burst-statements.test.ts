@@ -1,6 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { createDrizzle, createPgPool } from "@share-broker/service-kit";
-import { createTestDatabase, type TestDatabase } from "@share-broker/testing";
+import {
+  accessPathsOf,
+  createTestDatabase,
+  preparedStatementsOf,
+  type TestDatabase,
+} from "@share-broker/testing";
 import type pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { AuditLog } from "../src/audit/audit-log.js";
@@ -32,37 +37,6 @@ async function insertImports(count: number, status: string): Promise<void> {
   );
 }
 
-/** Runs `work` and answers the text and values of the statements it sent as named prepared statements. */
-async function statementsOf(work: () => Promise<unknown>): Promise<{ text: string; values: unknown[] }[]> {
-  const statements: { text: string; values: unknown[] }[] = [];
-  const query = pool.query.bind(pool);
-  pool.query = ((config: unknown, ...rest: unknown[]) => {
-    if (typeof config === "object" && config !== null && "name" in config) {
-      statements.push(config as unknown as { text: string; values: unknown[] });
-    }
-    return (query as (...args: unknown[]) => unknown)(config, ...rest);
-  }) as typeof pool.query;
-  try {
-    await work();
-  } finally {
-    pool.query = query;
-  }
-  return statements;
-}
-
-/** The indexes a statement's plan reads, and "seq:<table>" for a table it scans whole. */
-async function accessPathsOf(statement: { text: string; values: unknown[] }): Promise<string[]> {
-  const { rows } = await pool.query(`explain (format json) ${statement.text}`, statement.values);
-  const paths: string[] = [];
-  const walk = (node: Record<string, unknown>) => {
-    if (typeof node["Index Name"] === "string") paths.push(node["Index Name"]);
-    if (node["Node Type"] === "Seq Scan") paths.push(`seq:${String(node["Relation Name"])}`);
-    for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
-  };
-  walk((rows[0]["QUERY PLAN"] as [{ Plan: Record<string, unknown> }])[0].Plan);
-  return paths;
-}
-
 beforeAll(async () => {
   database = await createTestDatabase(MIGRATIONS_FOLDER);
   pool = createPgPool(database.url, { max: 2 });
@@ -87,7 +61,7 @@ it("finishes a batch of imports by primary key while the statistics still say no
     details: {},
   }));
   let finished: unknown[] = [];
-  const [statement] = await statementsOf(async () => {
+  const [statement] = await preparedStatementsOf(pool, async () => {
     finished = await finishImported(db, new AuditLog(), pending);
   });
   expect(finished.every((row) => row !== undefined)).toBe(true);
@@ -98,7 +72,7 @@ it("finishes a batch of imports by primary key while the statistics still say no
   expect(after.map((row) => row.status)).toEqual(open.map(() => "imported"));
 
   if (!statement) throw new Error("finishImported ran no prepared statement");
-  const paths = await accessPathsOf(statement);
+  const paths = await accessPathsOf(pool, statement);
   expect(paths).toContain("imports_pkey");
   expect(paths).not.toContain("imports_status_idx");
   expect(paths).not.toContain("seq:imports");
