@@ -2,6 +2,7 @@ export { type AppOptions, createApp } from "./app.js";
 export { AuditRetention } from "./audit-retention.js";
 export { ApiKeyVerifier, bearerToken, requireApiKey } from "./auth.js";
 export { DrainLoop, PeriodicTask } from "./background.js";
+export { amongIdsInStates } from "./batch-lookup.js";
 export { type Clock, systemClock } from "./clock.js";
 export { baseServiceEnv, ConfigError, env, loadConfig, loadConfigOrExit } from "./config.js";
 export {

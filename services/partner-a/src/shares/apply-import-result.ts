@@ -1,11 +1,11 @@
 import type { ImportResultPayload } from "@share-broker/channel";
-import { columnsOf, executePrepared, GroupCommit } from "@share-broker/service-kit";
+import { amongIdsInStates, columnsOf, executePrepared, GroupCommit } from "@share-broker/service-kit";
 import { eq, param, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { Database, Executor } from "../db/database.js";
 import { shares } from "../db/schema/index.js";
-import { openSharesAmong } from "./open-shares-among.js";
 import { shareAuditContext } from "./share-audit-context.js";
+import { isOpenShareStatus, OPEN_SHARE_STATUSES } from "./share-status.js";
 
 export type ResultOutcome = "applied" | "duplicate" | "unknown_share" | "wrong_source" | "ignored";
 
@@ -35,7 +35,7 @@ function decide(share: ShareRow | undefined, source: string, result: ImportResul
     share.importStatus === result.outcome &&
     share.importSessionStatus === (result.session_status ?? null);
   if (sameAsRecorded) return { kind: "duplicate" };
-  const open = ["accepted", "minted", "sent"].includes(share.status);
+  const open = isOpenShareStatus(share.status);
   const late = share.status === "expired" && result.outcome === "imported";
   const refresh = share.status === next; // e.g. a review changed the imported session's status
   if (!open && !late && !refresh) return { kind: "ignored" };
@@ -115,7 +115,13 @@ async function applyToOpenShares(
              import_at = i.reported_at, updated_at = now()
       from input i
       where s.share_id = i.share_id and s.audience = i.source
-        and ${openSharesAmong(reported.map(({ result }) => result.share_id))} and s.user_pseudonym is not null
+        and ${amongIdsInStates(
+          sql`s.share_id`,
+          reported.map(({ result }) => result.share_id),
+          sql`s.status`,
+          OPEN_SHARE_STATUSES,
+        )}
+        and s.user_pseudonym is not null
       returning ${columnsOf(shares, "s")}, i.details, i.reported_at),
     dispatch as (delete from share_dispatches where share_id in (select share_id from applied)),
     audit as (${audit.insertForShares("applied", {

@@ -1,10 +1,10 @@
-import { columnsOf, executePrepared, rowMapper } from "@share-broker/service-kit";
+import { amongIdsInStates, columnsOf, executePrepared, rowMapper } from "@share-broker/service-kit";
 import { param, sql } from "drizzle-orm";
 import type { AuditEntry, AuditLog } from "../audit/audit-log.js";
 import type { Database, Executor } from "../db/database.js";
 import { shares } from "../db/schema/index.js";
-import { openSharesAmong } from "./open-shares-among.js";
 import { shareAuditContext } from "./share-audit-context.js";
+import { OPEN_SHARE_STATUSES } from "./share-status.js";
 
 /**
  * The dispatcher's statements. Each covers a whole batch of shares in one round trip: throughput
@@ -87,12 +87,13 @@ export async function recordMints(
   audit: AuditLog,
   minted: MintedShare[],
 ): Promise<Set<string>> {
+  const ids = minted.map((m) => m.share.shareId);
   const rows = await executePrepared<{ share_id: string }>(
     db,
     "record_mints",
     sql`
     with input as (
-      select * from unnest(${param(minted.map((m) => m.share.shareId))}::uuid[],
+      select * from unnest(${param(ids)}::uuid[],
                            ${param(minted.map((m) => m.tokenHash))}::text[],
                            ${param(minted.map((m) => m.tokenId))}::text[],
                            ${param(minted.map((m) => m.tokenExpiresAt))}::timestamptz[])
@@ -102,11 +103,12 @@ export async function recordMints(
              token_hash = i.token_hash, token_id = i.token_id, token_expires_at = i.token_expires_at,
              updated_at = now()
       from input i
-      where s.share_id = i.share_id and ${openSharesAmong(minted.map((m) => m.share.shareId))}
+      where s.share_id = i.share_id
+        and ${amongIdsInStates(sql`s.share_id`, ids, sql`s.status`, OPEN_SHARE_STATUSES)}
       returning s.share_id),
     gone as (
       delete from share_dispatches
-      where share_id = any(${param(minted.map((m) => m.share.shareId))}::uuid[])
+      where share_id = any(${param(ids)}::uuid[])
         and share_id not in (select share_id from minted)),
     audit as (${audit.insertEach(
       minted.map((m) => ({

@@ -18,6 +18,7 @@ import {
   type ShareRow,
 } from "./dispatch-statements.js";
 import { shareAuditContext } from "./share-audit-context.js";
+import { isOpenShareStatus } from "./share-status.js";
 
 export interface DispatcherOptions {
   concurrency: number;
@@ -95,7 +96,7 @@ export class ShareDispatcher {
   /** Mints the share's token, or settles a share that cannot go out (gone, cancelled, failed, to retry). */
   async #mint(claimed: Claimed): Promise<MintedShare | undefined> {
     const { share, consent } = claimed;
-    if (!share || !consent || !["accepted", "minted", "sent"].includes(share.status)) {
+    if (!share || !consent || !isOpenShareStatus(share.status)) {
       await this.deps.db.delete(shareDispatches).where(eq(shareDispatches.shareId, claimed.shareId));
       return undefined;
     }

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { columnsOf, executePrepared, rowMapper } from "@share-broker/service-kit";
+import { amongIdsInStates, columnsOf, executePrepared, rowMapper } from "@share-broker/service-kit";
 import { param, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
 import { channelJobId } from "../channel/job-ids.js";
@@ -8,7 +8,6 @@ import { imports } from "../db/schema/index.js";
 import { enqueueResultsPerRow } from "../results/result-outbox.js";
 import { type ImportRow, OPEN_IMPORT_STATES } from "./import-row.js";
 import type { ImportedCopy, ImportKey, Lease, ReceivedOffer } from "./import-store.js";
-import { openImportsAmong } from "./open-imports-among.js";
 
 /**
  * The two hot statements of an import (first receipt, success) for a whole group-committed batch:
@@ -154,7 +153,12 @@ export async function finishImported(
              decided_at = ${now.toISOString()}::timestamptz, lease_owner = null, leased_until = null,
              updated_at = ${now.toISOString()}::timestamptz
       from input i
-      where m.import_id = i.import_id and ${openImportsAmong(unique.map(({ key }) => key.importId))}
+      where m.import_id = i.import_id and ${amongIdsInStates(
+        sql`m.import_id`,
+        unique.map(({ key }) => key.importId),
+        sql`m.status`,
+        OPEN_IMPORT_STATES,
+      )}
       returning ${columnsOf(imports, "m")}, i.event_details, i.job_id_base),
     audited as (${audit.recordPerImportRow("finished", {
       action: "import.imported",
