@@ -168,16 +168,30 @@ class Bench {
     say(`${label}: vacuumed the world's databases first (${seconds.toFixed(1)} s, not timed)`);
   }
 
+  /**
+   * Starts the bare baseline's two processes for `work` and stops them after it; `this.bare` is set
+   * meanwhile, so the resource sampler sees them.
+   */
+  async #withBare<T>(why: string, work: (bare: BareBaseline) => Promise<T>): Promise<T> {
+    say(`${why}: starting its two processes`);
+    const bare = await BareBaseline.start(this.world);
+    this.bare = bare;
+    try {
+      return await work(bare);
+    } finally {
+      await bare.stop();
+      this.bare = undefined;
+    }
+  }
+
   async runBare(): Promise<WithResources<BareRun>[]> {
     const { options } = this;
-    say("bare baseline: starting its two processes");
-    this.bare = await BareBaseline.start(this.world);
-    const runs: WithResources<BareRun>[] = [];
-    try {
+    return this.#withBare("bare baseline", async (bare) => {
+      const runs: WithResources<BareRun>[] = [];
       for (let index = 1; index <= options.runs; index += 1) {
         await this.beforeRun(`bare ${index}`);
         const from = Date.now();
-        const run = await this.bare.run(
+        const run = await bare.run(
           `${index}`,
           options.shares,
           options.concurrency,
@@ -190,35 +204,27 @@ class Bench {
         this.mark(`bare ${index}`, from, run.lastAppliedAt);
         runs.push({ result: run, resources: await this.resources(from, run.lastAppliedAt, 1_000) });
       }
-    } finally {
-      await this.bare.stop();
-      this.bare = undefined;
-    }
-    return runs;
+      return runs;
+    });
   }
 
   /** The bare baseline paced at `rate` for `count` shares (its processes started for this alone). */
   async runBarePaced(rate: number, count: number): Promise<BareRun & { maxLatenessMs: number }> {
-    say(
-      `half load, bare baseline: starting its two processes, then offering ${count} at ${rate.toFixed(1)}/s`,
-    );
-    this.bare = await BareBaseline.start(this.world);
-    try {
+    const stallMs = this.options.stallSeconds * 1000;
+    return this.#withBare("half load, bare baseline", async (bare) => {
       // Freshly started processes stall their first second or so (JIT, connections): warm them up,
       // as the product's services are by the max runs before its half load.
-      await this.bare.run("warm-up", Math.min(count, 2_000), 16, this.options.stallSeconds * 1000);
+      await bare.run("warm-up", Math.min(count, 2_000), 16, stallMs);
       await this.beforeRun("half load, bare baseline");
-      const run = await this.bare.runPaced("half", count, rate, this.options.stallSeconds * 1000);
+      say(`half load, bare baseline: offering ${count} at ${rate.toFixed(1)}/s`);
+      const run = await bare.runPaced("half", count, rate, stallMs);
       say(
         `half load, bare baseline: ${run.shares} in ${run.seconds.toFixed(1)} s, p99 accept→import ${run.acceptToImport.p99.toFixed(0)} ms`,
       );
       this.check("half load, bare baseline", run.correctness);
       this.mark("half load, bare", run.firstAcceptAt, run.lastAppliedAt);
       return run;
-    } finally {
-      await this.bare.stop();
-      this.bare = undefined;
-    }
+    });
   }
 
   async runMax(users: ShareableUser[]): Promise<WithResources<ProductRun>[]> {
