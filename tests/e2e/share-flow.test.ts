@@ -149,15 +149,20 @@ describe("a share from partner-a to partner-b, both running", () => {
   it("dead-letters a tampered envelope at partner-b: no import, and partner-a is not told a lie", async () => {
     await partnerB.stop();
     const inbox = queueOf(world, "inbox-partner-b");
+    const results = queueOf(world, "results-partner-a");
     try {
       const { shareId } = await share("kyc", "b-tampered");
       await shareReaches(partnerA, shareId, "sent");
+      // partner-a rests while partner-b meets the tampered envelope: its reconciler would otherwise
+      // redrive the genuine offer (REDRIVE_AFTER_SECONDS=2) and race the checks below.
+      await partnerA.stop();
       const job = await inbox.queue.getJob(shareId);
       const envelope = job?.data.envelope as string;
       await job?.remove();
       const parts = envelope.split(".");
       parts[3] = `${(parts[3] as string).slice(0, -2)}AA`;
       await inbox.queue.add("envelope", { envelope: parts.join(".") }, { jobId: shareId });
+      const resultsBefore = (await results.jobs()).length;
       partnerB = await startWorldPartner(world, "partner-b", {
         databaseUrl: partnerB.databaseUrl,
         env: { RESULT_POLL_MS: "100" },
@@ -173,11 +178,21 @@ describe("a share from partner-a to partner-b, both running", () => {
         await dead.close();
       }
       expect(await diditImportsFor("b-tampered")).toHaveLength(0);
-      expect((await readJson(await partnerA.call("GET", `/v1/shares/${shareId}`))).status).toBe("sent");
+      expect((await results.jobs()).length).toBe(resultsBefore);
+      partnerA = await startWorldPartner(world, "partner-a", {
+        databaseUrl: partnerA.databaseUrl,
+        env: { REDRIVE_AFTER_SECONDS: "2" },
+      });
       // The genuine offer is sealed again by partner-a's reconciler once it sees no result came back.
       await shareReaches(partnerA, shareId, "imported", 30_000);
       expect(await diditImportsFor("b-tampered")).toHaveLength(1);
+      const events = await auditOf(partnerA, `share_id=${shareId}`);
+      expect(events.map((event) => event.action)).toContain("share.redrive_scheduled");
+      expect(events.filter((event) => event.action === "share.result").map((event) => event.outcome)).toEqual(
+        ["imported"],
+      );
     } finally {
+      await results.close();
       await inbox.close();
     }
   });
