@@ -21,7 +21,7 @@ export function decisionBody(session: SandboxSession): Record<string, unknown> {
     created_at: isoSeconds(session.created_at_ms),
     reviews: session.reviews,
     shared_from_session: session.shared_from_session,
-    ...structuredClone(session.blocks),
+    ...session.blocks.unpack(),
   };
 }
 

@@ -2,6 +2,7 @@ import type { SessionStatus } from "@share-broker/didit";
 import type { ApplicationDirectory } from "./application-directory.js";
 import type { SandboxClock } from "./clock.js";
 import { applyVerdict, generateResults } from "./kyc-data.js";
+import { PackedBlocks } from "./packed-blocks.js";
 import type { ClockScheduler } from "./scheduler.js";
 import type { FeatureBlocks, SandboxSession, SessionStore } from "./store.js";
 import type { WebhookDispatcher } from "./webhooks/deliveries.js";
@@ -46,19 +47,22 @@ export class SessionLifecycle {
     const { clock, webhooks, applications } = this.#options;
     const previous = session.status;
     session.status = status;
-    if (FINISHED.has(status)) {
-      const noResults = Object.values(session.blocks).every((block) => block === null);
-      if (noResults) {
-        session.blocks = generateResults({
-          sessionId: session.session_id,
-          kind: session.workflow_kind,
-          expectedDetails: session.expected_details,
-          now: new Date(clock.now()),
-        });
+    const finished = FINISHED.has(status);
+    if (finished || Object.keys(blockOverrides).length > 0) {
+      let blocks = session.blocks.unpack();
+      if (finished) {
+        if (Object.values(blocks).every((block) => block === null)) {
+          blocks = generateResults({
+            sessionId: session.session_id,
+            kind: session.workflow_kind,
+            expectedDetails: session.expected_details,
+            now: new Date(clock.now()),
+          });
+        }
+        applyVerdict(blocks, session.workflow_kind, status);
       }
-      applyVerdict(session.blocks, session.workflow_kind, status);
+      session.blocks = PackedBlocks.of(Object.assign(blocks, blockOverrides));
     }
-    Object.assign(session.blocks, structuredClone(blockOverrides));
     if (previous === status) return false;
     const application = applications.byId(session.application_id);
     if (application) webhooks.dispatch(application, statusUpdatedEvent(session, clock.nowSeconds()));

@@ -1,6 +1,7 @@
 import { randomInt, randomUUID } from "node:crypto";
 import type { SessionKind, SessionStatus } from "@share-broker/didit";
 import type { SandboxWorkflow } from "./applications.js";
+import type { PackedBlocks } from "./packed-blocks.js";
 
 /** Decision blocks (API.md §4.1): plural arrays, each null until its feature has run. */
 export const FEATURE_BLOCKS = [
@@ -50,7 +51,8 @@ export interface SandboxSession {
   expires_at_ms: number;
   shared_from_session: string | null;
   features: string[];
-  blocks: FeatureBlocks;
+  /** Decision results, packed off the V8 heap (see PackedBlocks); `unpack()` to read them. */
+  blocks: PackedBlocks;
   reviews: unknown[];
 }
 

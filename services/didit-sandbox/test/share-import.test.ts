@@ -322,6 +322,36 @@ describe("import-shared", () => {
     expect((await jsonOf(response)).status).toBe("In Review");
   });
 
+  it("gives the copy its source's results, and a later change to either leaves the other as it was", async () => {
+    const sourceId = await finishedSession(sandbox, APP_A.apiKey, APP_A.kyc, "Approved");
+    const copy = await b().importSharedSession({
+      share_token: await tokenFor(sourceId, APP_B.id),
+      workflow_id: APP_B.kyc,
+      trust_review: false,
+    });
+    const source = await a().getDecision(sourceId);
+    const imported = await b().getDecision(copy.session_id);
+    expect(imported.id_verifications).toEqual(source.id_verifications);
+    expect(imported.liveness_checks).toEqual(source.liveness_checks);
+
+    // A reviewer declines the copy, and the control API rewrites the source's AML block: each
+    // session's results change alone (the copy shares its source's packed results until then).
+    await b().updateSessionStatus(copy.session_id, { new_status: "Declined", comment: "fraud" });
+    const hits = [{ node_id: "feature_aml_1", status: "In Review", total_hits: 1, hits: [{ name: "X" }] }];
+    const rewritten = await sandbox.control("POST", `/sessions/${sourceId}/complete`, {
+      status: "Approved",
+      decision: { aml_screenings: hits },
+    });
+    expect(rewritten.status).toBe(200);
+    const declined = await b().getDecision(copy.session_id);
+    expect(declined.status).toBe("Declined");
+    expect(declined.id_verifications?.[0]?.status).toBe("Declined");
+    expect(declined.aml_screenings).toEqual(imported.aml_screenings);
+    const sourceAfter = await a().getDecision(sourceId);
+    expect(sourceAfter.aml_screenings).toEqual(hits);
+    expect(sourceAfter.id_verifications).toEqual(source.id_verifications);
+  });
+
   it("frees the (source, receiver) pair when the imported copy is deleted", async () => {
     const sourceId = await finishedSession(sandbox, APP_A.apiKey, APP_A.kyc);
     const first = await b().importSharedSession({

@@ -84,7 +84,7 @@ export function registerImportSharedRoute(app: FastifyInstance, ctx: SandboxCont
       expires_at_ms: now + ctx.config.SANDBOX_SESSION_LIFETIME_SECONDS * 1000,
       shared_from_session: source.session_id,
       features: [...source.features],
-      blocks: structuredClone(source.blocks),
+      blocks: source.blocks,
       reviews: [],
     };
     ctx.lifecycle.register(copy);

@@ -16,7 +16,7 @@ function nonNegativeInteger(value: string | undefined, fallback: number): number
 
 function countryOf(session: SandboxSession): string[] {
   const expected = session.expected_details ?? {};
-  const document = session.blocks.id_verifications?.[0];
+  const document = session.blocks.unpack().id_verifications?.[0];
   return [expected.country, expected.id_country, document?.issuing_state].filter(
     (value): value is string => typeof value === "string",
   );

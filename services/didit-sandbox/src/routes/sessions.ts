@@ -14,7 +14,8 @@ import {
   readUuid,
 } from "../field-validation.js";
 import { featuresOf } from "../kyc-data.js";
-import { emptyFeatureBlocks, type SandboxSession } from "../store.js";
+import { PackedBlocks } from "../packed-blocks.js";
+import type { SandboxSession } from "../store.js";
 import { callerOf, diditRoute, requestOrigin } from "./didit-api.js";
 
 const CALLBACK_METHODS = ["initiator", "completer", "both"] as const;
@@ -137,7 +138,7 @@ export function registerCreateSessionRoute(app: FastifyInstance, ctx: SandboxCon
       expires_at_ms: now + ctx.config.SANDBOX_SESSION_LIFETIME_SECONDS * 1000,
       shared_from_session: null,
       features: featuresOf(workflow.kind),
-      blocks: emptyFeatureBlocks(),
+      blocks: PackedBlocks.none,
       reviews: [],
     };
     ctx.lifecycle.register(session);
