@@ -20,6 +20,8 @@ export interface BenchOptions {
   phases: Set<Phase>;
   /** Run the services with --cpu-prof and summarise where their time goes. */
   profile: boolean;
+  /** Run every measured process with --trace-gc and summarise its pauses per phase. */
+  traceGc: boolean;
   /** Build the three services (turbo, cached) before starting them. */
   build: boolean;
   /** Keep the databases, Redis keys and temporary folder for inspection. */
@@ -41,6 +43,8 @@ const USAGE = `pnpm bench [options]
   --quick                smoke run: --shares 300 --runs 3 --half-load-seconds 10 --backlog 1000
   --profile              run partner-a, partner-b and the sandbox with --cpu-prof during the
                          max-throughput runs and print their top self-time functions
+  --trace-gc             run every measured process (services and bare baseline) with --trace-gc
+                         and print its garbage-collection pauses per phase
   --no-build             use the existing dist/ builds as they are (default: turbo build first)
   --keep                 keep databases, Redis keys and the world folder
   --stall-seconds N      seconds without progress before a phase fails (default 120)
@@ -74,6 +78,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       phases: { type: "string" },
       quick: { type: "boolean", default: false },
       profile: { type: "boolean", default: false },
+      "trace-gc": { type: "boolean", default: false },
       "no-build": { type: "boolean", default: false },
       keep: { type: "boolean", default: false },
       "stall-seconds": { type: "string" },
@@ -108,6 +113,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     userConcurrency: positive("user-concurrency", values["user-concurrency"], 48),
     phases,
     profile: values.profile,
+    traceGc: values["trace-gc"],
     build: !values["no-build"],
     keep: values.keep,
     stallSeconds: positive("stall-seconds", values["stall-seconds"], 120),

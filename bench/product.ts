@@ -1,6 +1,6 @@
 import pg from "pg";
 import { JsonClient } from "./http.js";
-import { type RunningProcess, type ServiceName, startService } from "./services.js";
+import { type Launch, type RunningProcess, type ServiceName, startService } from "./services.js";
 import { API_KEYS, apps, type BenchWorld, CONTROL_KEY } from "./world.js";
 
 /** The product under measurement: sandbox, partner-a and partner-b from their builds, and clients. */
@@ -18,7 +18,7 @@ export class ProductStack {
 
   private constructor(
     private readonly world: BenchWorld,
-    private readonly nodeArgs: (name: ServiceName) => string[],
+    private readonly launch: Launch,
     public processes: Record<ServiceName, RunningProcess>,
   ) {
     this.partnerA = new JsonClient(`http://127.0.0.1:${world.ports["partner-a"]}`, {
@@ -32,13 +32,12 @@ export class ProductStack {
     this.dbB = new pg.Pool({ connectionString: world.databases.b, max: 3 });
   }
 
-  static async start(world: BenchWorld, nodeArgs: (name: ServiceName) => string[]): Promise<ProductStack> {
-    const sandbox = await startService(world, "didit-sandbox", { nodeArgs: nodeArgs("didit-sandbox") });
-    const [a, b] = await Promise.all([
-      startService(world, "partner-a", { nodeArgs: nodeArgs("partner-a") }),
-      startService(world, "partner-b", { nodeArgs: nodeArgs("partner-b") }),
-    ]);
-    return new ProductStack(world, nodeArgs, { "didit-sandbox": sandbox, "partner-a": a, "partner-b": b });
+  static async start(world: BenchWorld, launch: Launch): Promise<ProductStack> {
+    const start = (name: ServiceName) =>
+      startService(world, name, { nodeArgs: launch.nodeArgs(name), gc: launch.gc });
+    const sandbox = await start("didit-sandbox");
+    const [a, b] = await Promise.all([start("partner-a"), start("partner-b")]);
+    return new ProductStack(world, launch, { "didit-sandbox": sandbox, "partner-a": a, "partner-b": b });
   }
 
   async stopPartnerB(): Promise<void> {
@@ -53,7 +52,8 @@ export class ProductStack {
 
   async startPartnerB(): Promise<void> {
     this.processes["partner-b"] = await startService(this.world, "partner-b", {
-      nodeArgs: this.nodeArgs("partner-b"),
+      nodeArgs: this.launch.nodeArgs("partner-b"),
+      gc: this.launch.gc,
     });
   }
 

@@ -1,4 +1,5 @@
 import type { BareRun } from "./bare/baseline.js";
+import type { GcSummary } from "./gc-pauses.js";
 import type { MachineInfo } from "./machine.js";
 import type { BenchOptions } from "./options.js";
 import type { Correctness } from "./outcomes.js";
@@ -50,6 +51,8 @@ export interface BenchResult {
   ratio?: number;
   warnings: Record<string, number>;
   profiles?: ProfileSummary[];
+  /** With --trace-gc: each measured process's garbage-collection pauses, per phase. */
+  gcPauses?: { phase: string; processes: Record<string, GcSummary> }[];
   /** RSS/CPU samples every 250 ms for the report's resource chart (thinned to 1 s). */
   samples: Sample[];
   phaseMarks: { label: string; from: number; to: number }[];

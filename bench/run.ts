@@ -11,6 +11,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { BareBaseline, type BareRun } from "./bare/baseline.js";
 import { A_CONCURRENCY, B_CONCURRENCY } from "./bare/shape.js";
+import { GcLog } from "./gc-pauses.js";
 import { describeMachine } from "./machine.js";
 import { type BenchOptions, parseOptions } from "./options.js";
 import { checkDiditImports } from "./outcomes.js";
@@ -30,7 +31,7 @@ import { renderHtml } from "./report/html.js";
 import { renderTable } from "./report/table.js";
 import type { BenchResult, PhaseResources, Targets, WithResources } from "./result.js";
 import { ResourceSampler } from "./sampler.js";
-import { BENCH_SETTINGS, type ServiceName } from "./services.js";
+import { BENCH_SETTINGS, type Launch, type ServiceName } from "./services.js";
 import { createShareableUsers, type ShareableUser } from "./users.js";
 import {
   ADMIN_DATABASE_URL,
@@ -91,6 +92,7 @@ class Bench {
     readonly world: BenchWorld,
     readonly profileDir: string | undefined,
   ) {
+    this.gc = options.traceGc ? new GcLog() : undefined;
     this.sampler.trackPid("partner-a", () => this.stack?.processes["partner-a"].pid);
     this.sampler.trackPid("partner-b", () => {
       const b = this.stack?.processes["partner-b"];
@@ -125,8 +127,21 @@ class Bench {
     await this.#admin.end();
   }
 
-  nodeArgs = (name: ServiceName): string[] =>
-    this.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${join(this.profileDir, name)}`] : [];
+  /** With --trace-gc: every measured process's garbage-collection pauses. */
+  readonly gc: GcLog | undefined;
+
+  /** Flags of every process the bench starts: --cpu-prof for the product's services, --trace-gc for all. */
+  get launch(): Launch {
+    return {
+      nodeArgs: (name) => [
+        ...(this.gc ? ["--trace-gc"] : []),
+        ...(this.profileDir && (SERVICES as readonly string[]).includes(name)
+          ? ["--cpu-prof", `--cpu-prof-dir=${join(this.profileDir, name)}`]
+          : []),
+      ],
+      gc: this.gc,
+    };
+  }
 
   async resources(from: number, to: number, settleMs = 0): Promise<PhaseResources> {
     if (settleMs) await sleep(settleMs);
@@ -174,7 +189,7 @@ class Bench {
    */
   async #withBare<T>(why: string, work: (bare: BareBaseline) => Promise<T>): Promise<T> {
     say(`${why}: starting its two processes`);
-    const bare = await BareBaseline.start(this.world);
+    const bare = await BareBaseline.start(this.world, this.launch);
     this.bare = bare;
     try {
       return await work(bare);
@@ -343,7 +358,7 @@ async function main(): Promise<number> {
   };
   try {
     say("starting the sandbox, partner-a and partner-b (node dist/server.js)");
-    bench.stack = await ProductStack.start(world, bench.nodeArgs);
+    bench.stack = await ProductStack.start(world, bench.launch);
     const stack = bench.stack;
     if (options.phases.has("bare")) result.bare = await bench.runBare();
     if (options.phases.has("max")) {
@@ -408,6 +423,12 @@ async function main(): Promise<number> {
   }
   if (interrupted) return 130;
 
+  if (bench.gc) {
+    const gc = bench.gc;
+    result.gcPauses = bench.phaseMarks
+      .filter((mark) => !mark.label.startsWith("users "))
+      .map((mark) => ({ phase: mark.label, processes: gc.window(mark.from, mark.to) }));
+  }
   if (profileDir && existsSync(profileDir)) {
     result.profiles = profilesIn(profileDir).map(({ service, file }) =>
       summarizeProfile(service, file, bench.profileWindows, 30),

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { type GcLog, parseTraceGcLine } from "./gc-pauses.js";
 import {
   API_KEYS,
   apps,
@@ -23,12 +24,16 @@ export interface RunningProcess {
   stop: (timeoutMs?: number) => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Spawns `node <args>` with only the given environment (nothing of the caller's leaks in). */
+/**
+ * Spawns `node <args>` with only the given environment (nothing of the caller's leaks in). With `gc`,
+ * its `--trace-gc` lines go there instead of counting as output.
+ */
 export function spawnProcess(
   name: string,
   args: string[],
   cwd: string,
   env: Record<string, string>,
+  gc?: GcLog,
 ): RunningProcess {
   const child = spawn(process.execPath, args, {
     cwd,
@@ -43,8 +48,15 @@ export function spawnProcess(
     stream?.on("data", (chunk: string) => {
       const parts = (partial + chunk).split("\n");
       partial = parts.pop() ?? "";
-      count += parts.length;
-      kept.push(...parts);
+      const now = Date.now();
+      for (const line of parts) {
+        const pause = gc && parseTraceGcLine(line, now);
+        if (pause) gc.record(name, pause);
+        else {
+          count += 1;
+          kept.push(line);
+        }
+      }
       if (kept.length > 400) kept.splice(0, kept.length - 200);
     });
   }
@@ -116,6 +128,14 @@ export interface ServiceStart {
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
   env?: Record<string, string>;
+  /** Where its `--trace-gc` lines go. */
+  gc?: GcLog;
+}
+
+/** How the bench launches every process it measures: extra node flags, and where GC lines go. */
+export interface Launch {
+  nodeArgs: (name: string) => string[];
+  gc?: GcLog;
 }
 
 function serviceEnv(world: BenchWorld, name: ServiceName): Record<string, string> {
@@ -164,10 +184,13 @@ export async function startService(
   options: ServiceStart = {},
 ): Promise<RunningProcess> {
   const port = world.ports[name === "didit-sandbox" ? "sandbox" : name];
-  const service = spawnProcess(name, [...(options.nodeArgs ?? []), "dist/server.js"], serviceDir(name), {
-    ...serviceEnv(world, name),
-    ...options.env,
-  });
+  const service = spawnProcess(
+    name,
+    [...(options.nodeArgs ?? []), "dist/server.js"],
+    serviceDir(name),
+    { ...serviceEnv(world, name), ...options.env },
+    options.gc,
+  );
   try {
     await waitUntilReady(service, `http://127.0.0.1:${port}/readyz`);
   } catch (error) {

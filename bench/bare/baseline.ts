@@ -5,7 +5,7 @@ import { JsonClient } from "../http.js";
 import { type Offer, offerAsFastAsAccepted, offerPaced } from "../load.js";
 import type { Correctness } from "../outcomes.js";
 import { sleep, waitForProgress } from "../progress.js";
-import { type RunningProcess, spawnProcess } from "../services.js";
+import { type Launch, type RunningProcess, spawnProcess } from "../services.js";
 import { maxOf, minOf, type Summary, summarize } from "../stats.js";
 import { type BenchWorld, REDIS_URL, REPO_ROOT } from "../world.js";
 import { SCHEMA_A, SCHEMA_B } from "./shape.js";
@@ -48,7 +48,7 @@ export class BareBaseline {
     private readonly dbB: pg.Pool,
   ) {}
 
-  static async start(world: BenchWorld): Promise<BareBaseline> {
+  static async start(world: BenchWorld, launch: Launch): Promise<BareBaseline> {
     const dbA = new pg.Pool({ connectionString: world.databases.bareA, max: 2 });
     const dbB = new pg.Pool({ connectionString: world.databases.bareB, max: 2 });
     await dbA.query(SCHEMA_A);
@@ -59,16 +59,26 @@ export class BareBaseline {
       REDIS_URL,
       SANDBOX_URL: `http://127.0.0.1:${world.ports.sandbox}`,
     };
-    const tsx = ["--import", "tsx"];
-    const a = spawnProcess("bare-a", [...tsx, join(REPO_ROOT, "bench/bare/bare-a.ts")], REPO_ROOT, {
-      ...env,
-      DATABASE_URL: world.databases.bareA,
-      PORT: String(world.ports.bare),
-    });
-    const b = spawnProcess("bare-b", [...tsx, join(REPO_ROOT, "bench/bare/bare-b.ts")], REPO_ROOT, {
-      ...env,
-      DATABASE_URL: world.databases.bareB,
-    });
+    const args = (name: string) => [
+      ...launch.nodeArgs(name),
+      "--import",
+      "tsx",
+      join(REPO_ROOT, `bench/bare/${name}.ts`),
+    ];
+    const a = spawnProcess(
+      "bare-a",
+      args("bare-a"),
+      REPO_ROOT,
+      { ...env, DATABASE_URL: world.databases.bareA, PORT: String(world.ports.bare) },
+      launch.gc,
+    );
+    const b = spawnProcess(
+      "bare-b",
+      args("bare-b"),
+      REPO_ROOT,
+      { ...env, DATABASE_URL: world.databases.bareB },
+      launch.gc,
+    );
     await Promise.all([waitForLine(a, "ready"), waitForLine(b, "ready")]);
     return new BareBaseline({ a, b }, new JsonClient(`http://127.0.0.1:${world.ports.bare}`), dbA, dbB);
   }

@@ -1,3 +1,4 @@
+import { LONG_PAUSE_MS } from "../gc-pauses.js";
 import type { ProductRun } from "../phases.js";
 import type { BenchResult, PhaseResources } from "../result.js";
 import type { Summary } from "../stats.js";
@@ -107,6 +108,24 @@ function resourceRows(result: BenchResult): string[][] {
 }
 
 /** The stdout summary: machine, versions, the four parts, the ratio, the targets and correctness. */
+function gcRows(phases: NonNullable<BenchResult["gcPauses"]>): string[][] {
+  const rows = [["phase", "process", "pauses", "total ms", "max ms", "long", "live heap"]];
+  for (const { phase, processes } of phases) {
+    for (const [name, gc] of Object.entries(processes).sort(([a], [b]) => a.localeCompare(b))) {
+      rows.push([
+        phase,
+        name,
+        fmt.int(gc.pauses),
+        fmt.int(gc.totalMs),
+        fmt.one(gc.maxMs),
+        fmt.int(gc.long),
+        gc.liveHeapMiB ? `${fmt.int(gc.liveHeapMiB)} MiB` : "–",
+      ]);
+    }
+  }
+  return rows;
+}
+
 export function renderTable(result: BenchResult, files: { json: string; html: string }): string {
   const { machine } = result;
   const out: string[] = [];
@@ -310,6 +329,13 @@ export function renderTable(result: BenchResult, files: { json: string; html: st
     out.push(
       `set-up (not timed): ${creation.users} verified users for ${creation.label} in ${fmt.one(creation.seconds)} s (${fmt.int(creation.perSecond)}/s, ${fmt.one((creation.seconds / creation.users) * 1000)} s per 1,000)`,
     );
+  }
+  if (result.gcPauses?.length) {
+    out.push("");
+    out.push(
+      `garbage-collection pauses (--trace-gc; each stops the process's only JavaScript thread; long = ≥ ${LONG_PAUSE_MS} ms):`,
+    );
+    out.push(textTable(gcRows(result.gcPauses)));
   }
   if (result.profiles?.length) {
     out.push("");
