@@ -77,6 +77,12 @@ export class SessionStore {
   readonly #imports = new Map<string, string>();
   #nextNumber = FIRST_SESSION_NUMBER;
 
+  /**
+   * A new session's id, number and token. Copy them into the session field by field: Node 20's V8
+   * gives every object built as `{ ...identity, … }` in optimised code a hidden class of its own, so
+   * each stored session carried a private map and descriptor array (about 1 KiB more heap per session,
+   * and every property read of a session megamorphic).
+   */
   newIdentity(): Pick<SandboxSession, "session_id" | "session_number" | "session_token"> {
     return { session_id: randomUUID(), session_number: this.#nextNumber++, session_token: sessionToken() };
   }

@@ -64,7 +64,10 @@ export function registerImportSharedRoute(app: FastifyInstance, ctx: SandboxCont
     const now = ctx.clock.now();
     const identity = ctx.store.newIdentity();
     const copy: SandboxSession = {
-      ...identity,
+      // Written out, not spread: see SessionStore.newIdentity.
+      session_id: identity.session_id,
+      session_number: identity.session_number,
+      session_token: identity.session_token,
       application_id: application.application_id,
       workflow_id: workflow.workflow_id.toLowerCase(),
       workflow_version: workflow.version,

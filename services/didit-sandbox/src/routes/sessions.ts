@@ -118,7 +118,10 @@ export function registerCreateSessionRoute(app: FastifyInstance, ctx: SandboxCon
     const identity = ctx.store.newIdentity();
     const publicBase = (ctx.config.SANDBOX_PUBLIC_URL ?? requestOrigin(request)).replace(/\/+$/, "");
     const session: SandboxSession = {
-      ...identity,
+      // Written out, not spread: see SessionStore.newIdentity.
+      session_id: identity.session_id,
+      session_number: identity.session_number,
+      session_token: identity.session_token,
       application_id: application.application_id,
       workflow_id: workflow.workflow_id.toLowerCase(),
       workflow_version: workflow.version,
