@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DiditClient } from "@share-broker/didit";
 import { type ServiceProcess, startServiceProcess } from "@share-broker/testing";
+import { WebhookReceiver } from "./webhook-receiver.js";
 
 export const SANDBOX_ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const FIXTURE_APPLICATIONS = join(SANDBOX_ROOT, "test", "fixtures", "applications.json");
@@ -164,4 +165,24 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
     return error;
   }
   throw new Error("expected a rejection, got a result");
+}
+
+/** A webhook receiver, and a sandbox whose applications A and B deliver to it (at `/a` and `/b`). */
+export async function startSandboxWithWebhooks(
+  env: Record<string, string>,
+): Promise<{ receiver: WebhookReceiver; sandbox: Sandbox }> {
+  const receiver = await WebhookReceiver.start();
+  try {
+    const sandbox = await startSandbox({
+      SANDBOX_CONFIG: applicationsWithWebhooks({
+        [APP_A.id]: `${receiver.url}/a`,
+        [APP_B.id]: `${receiver.url}/b`,
+      }),
+      ...env,
+    });
+    return { receiver, sandbox };
+  } catch (error) {
+    await receiver.close();
+    throw error;
+  }
 }

@@ -1,13 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import {
-  APP_A,
-  APP_B,
-  applicationsWithWebhooks,
-  finishedSession,
-  type Sandbox,
-  startSandbox,
-} from "./helpers.js";
-import { WebhookReceiver } from "./webhook-receiver.js";
+import { APP_A, finishedSession, type Sandbox, startSandboxWithWebhooks } from "./helpers.js";
+import type { WebhookReceiver } from "./webhook-receiver.js";
 
 // Its own sandbox and receiver: the burst's timing must not depend on the other webhook tests' short
 // timeout (500 ms there, which a loaded CI machine can exceed for a genuine answer, and whose retries
@@ -21,15 +14,10 @@ let receiver: WebhookReceiver;
 let sandbox: Sandbox;
 
 beforeAll(async () => {
-  receiver = await WebhookReceiver.start();
-  sandbox = await startSandbox({
-    SANDBOX_CONFIG: applicationsWithWebhooks({
-      [APP_A.id]: `${receiver.url}/a`,
-      [APP_B.id]: `${receiver.url}/b`,
-    }),
+  ({ receiver, sandbox } = await startSandboxWithWebhooks({
     SANDBOX_WEBHOOK_RETRY_DELAYS_MS: "1000,2000",
     SANDBOX_WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS),
-  });
+  }));
 });
 afterAll(async () => {
   await sandbox?.stop();

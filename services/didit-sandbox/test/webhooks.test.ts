@@ -4,12 +4,11 @@ import {
   ALL_SECRETS,
   APP_A,
   APP_B,
-  applicationsWithWebhooks,
   finishedSession,
   type Sandbox,
-  startSandbox,
+  startSandboxWithWebhooks,
 } from "./helpers.js";
-import { type ReceivedWebhook, WebhookReceiver } from "./webhook-receiver.js";
+import type { ReceivedWebhook, WebhookReceiver } from "./webhook-receiver.js";
 
 let receiver: WebhookReceiver;
 let sandbox: Sandbox;
@@ -19,16 +18,11 @@ const shareTokensSeen: string[] = [];
 const RETRY_DELAYS_MS = [1_000, 2_000];
 
 beforeAll(async () => {
-  receiver = await WebhookReceiver.start();
-  sandbox = await startSandbox({
-    SANDBOX_CONFIG: applicationsWithWebhooks({
-      [APP_A.id]: `${receiver.url}/a`,
-      [APP_B.id]: `${receiver.url}/b`,
-    }),
+  ({ receiver, sandbox } = await startSandboxWithWebhooks({
     SANDBOX_WEBHOOK_RETRY_DELAYS_MS: RETRY_DELAYS_MS.join(","),
     SANDBOX_WEBHOOK_TIMEOUT_MS: "500",
     LOG_LEVEL: "trace",
-  });
+  }));
 });
 afterAll(async () => {
   await sandbox?.stop();
