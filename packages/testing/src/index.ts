@@ -7,5 +7,10 @@ export {
   type ServiceProcessOptions,
   startServiceProcess,
 } from "./processes.js";
-export { accessPathsOf, preparedStatementsOf, type SentStatement } from "./query-plans.js";
+export {
+  accessPathsOf,
+  expectReadsByPrimaryKey,
+  preparedStatementsOf,
+  type SentStatement,
+} from "./query-plans.js";
 export { testPostgresUrl, testRedisUrl, uniqueQueuePrefix } from "./queues.js";

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { expect } from "vitest";
 
 /** A statement as node-postgres sent it: its text and its values. */
 export interface SentStatement {
@@ -45,4 +46,20 @@ export async function accessPathsOf(pool: pg.Pool, statement: SentStatement): Pr
   };
   walk((rows[0]["QUERY PLAN"] as [{ Plan: Record<string, unknown> }])[0].Plan);
   return paths;
+}
+
+/**
+ * Asserts that Postgres would find a batch statement's rows of `table` by primary key: through
+ * `<table>_pkey`, neither through `<table>_status_idx` (which reads every open row when statistics
+ * are stale) nor by scanning the whole table.
+ */
+export async function expectReadsByPrimaryKey(
+  pool: pg.Pool,
+  statement: SentStatement,
+  table: string,
+): Promise<void> {
+  const paths = await accessPathsOf(pool, statement);
+  expect(paths).toContain(`${table}_pkey`);
+  expect(paths).not.toContain(`${table}_status_idx`);
+  expect(paths).not.toContain(`seq:${table}`);
 }

@@ -2,8 +2,8 @@ import { createHash, randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { createDrizzle, createPgPool } from "@share-broker/service-kit";
 import {
-  accessPathsOf,
   createTestDatabase,
+  expectReadsByPrimaryKey,
   preparedStatementsOf,
   type TestDatabase,
 } from "@share-broker/testing";
@@ -94,10 +94,7 @@ it("records a batch's mints by primary key while the statistics still say nothin
   expect(after.every((row) => row.status === "minted")).toBe(true);
 
   if (!statement) throw new Error("recordMints ran no prepared statement");
-  const paths = await accessPathsOf(pool, statement);
-  expect(paths).toContain("shares_pkey");
-  expect(paths).not.toContain("shares_status_idx");
-  expect(paths).not.toContain("seq:shares");
+  await expectReadsByPrimaryKey(pool, statement, "shares");
   // The outbox is left to the planner: its estimate follows the table's real size even with stale
   // statistics, and at 8,000 rows one hashed pass over it is cheaper than 64 index probes.
 });
@@ -135,8 +132,5 @@ it("applies a batch of results by primary key too", async () => {
   const [largest] = statements.sort((a, b) => batchSize(b) - batchSize(a));
   if (!largest) throw new Error("the applier ran no prepared statement");
   expect(batchSize(largest)).toBeGreaterThan(1);
-  const paths = await accessPathsOf(pool, largest);
-  expect(paths).toContain("shares_pkey");
-  expect(paths).not.toContain("shares_status_idx");
-  expect(paths).not.toContain("seq:shares");
+  await expectReadsByPrimaryKey(pool, largest, "shares");
 });

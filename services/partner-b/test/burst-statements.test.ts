@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { createDrizzle, createPgPool } from "@share-broker/service-kit";
 import {
-  accessPathsOf,
   createTestDatabase,
+  expectReadsByPrimaryKey,
   preparedStatementsOf,
   type TestDatabase,
 } from "@share-broker/testing";
@@ -72,8 +72,5 @@ it("finishes a batch of imports by primary key while the statistics still say no
   expect(after.map((row) => row.status)).toEqual(open.map(() => "imported"));
 
   if (!statement) throw new Error("finishImported ran no prepared statement");
-  const paths = await accessPathsOf(pool, statement);
-  expect(paths).toContain("imports_pkey");
-  expect(paths).not.toContain("imports_status_idx");
-  expect(paths).not.toContain("seq:imports");
+  await expectReadsByPrimaryKey(pool, statement, "imports");
 });
