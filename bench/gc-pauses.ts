@@ -63,13 +63,13 @@ export class GcLog {
     const summaries: Record<string, GcSummary> = {};
     for (const [name, pauses] of this.#pauses) {
       const inside = pauses.filter((pause) => pause.at >= from && pause.at <= to);
-      if (inside.length) summaries[name] = summarize(inside);
+      if (inside.length) summaries[name] = summarizePauses(inside);
     }
     return summaries;
   }
 }
 
-export function summarize(pauses: GcPause[]): GcSummary {
+function summarizePauses(pauses: GcPause[]): GcSummary {
   return {
     pauses: pauses.length,
     totalMs: pauses.reduce((sum, pause) => sum + pause.ms, 0),
