@@ -17,10 +17,12 @@ export interface GcPause {
   heapAfterMiB: number;
 }
 
-// e.g. "[19855:0x3fe3bb20]     9101 ms: Mark-Compact 102.9 (133.3) -> 64.8 (136.0) MB, 13.85 / 0.13 ms  (+ …"
+// Node 24's V8, e.g.
+//      "[16379:0x20eff000]      226 ms: Mark-Compact 20.7 (46.8) -> 17.9 (51.0) MB, pooled: 0 MB, 34.48 / 0.00 ms  (…"
+// and Node 20's, without the pooled-pages figure (bench results recorded on Node 20 hold these):
 //      "[19855:0x3fe3bb20]      620 ms: Scavenge 20.1 (25.3) -> 18.2 (26.0) MB, 3.21 / 0.00 ms  (average …"
 const TRACE_GC_LINE =
-  /^\[\d+:0x[0-9a-f]+\]\s+[\d.]+ ms: (Scavenge|Minor Mark-Compact|Mark-Compact|Mark-Sweep)\b[^,]*?-> ([\d.]+) \([\d.]+\) MB, ([\d.]+) \/ [\d.]+ ms/;
+  /^\[\d+:0x[0-9a-f]+\]\s+[\d.]+ ms: (Scavenge|Minor Mark-Compact|Mark-Compact|Mark-Sweep)\b[^,]*?-> ([\d.]+) \([\d.]+\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms/;
 
 /** The pause a `--trace-gc` line reports, or undefined for any other line. */
 export function parseTraceGcLine(line: string, at: number): GcPause | undefined {

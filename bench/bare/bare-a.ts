@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
-import { type ConnectionOptions, Queue, Worker } from "bullmq";
+import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { createPool } from "../http.js";
@@ -24,15 +24,14 @@ const pool = new pg.Pool({ connectionString: requireEnv("DATABASE_URL"), max: 20
 const sandbox = createPool(requireEnv("SANDBOX_URL"), 16);
 const producer = new Redis(requireEnv("REDIS_URL"), REDIS_PRODUCER);
 const workerRedis = new Redis(requireEnv("REDIS_URL"), REDIS_WORKER);
-const connection = (redis: Redis) => redis as unknown as ConnectionOptions;
 
 const offers = new Queue(QUEUES.offers, {
-  connection: connection(producer),
+  connection: producer,
   prefix,
   defaultJobOptions: JOB_OPTIONS,
 });
 const inbox = new Queue(QUEUES.inbox, {
-  connection: connection(producer),
+  connection: producer,
   prefix,
   defaultJobOptions: JOB_OPTIONS,
 });
@@ -46,7 +45,7 @@ const mintWorker = new Worker(
     await pool.query("insert into mints (share_id) values ($1) on conflict do nothing", [id]);
     await inbox.add("offer", { id, envelope: OFFER_PAD }, { jobId: id });
   },
-  { connection: connection(workerRedis), prefix, concurrency: A_CONCURRENCY },
+  { connection: workerRedis, prefix, concurrency: A_CONCURRENCY },
 );
 const resultWorker = new Worker(
   QUEUES.results,
@@ -55,7 +54,7 @@ const resultWorker = new Worker(
       job.data.id,
     ]);
   },
-  { connection: connection(workerRedis), prefix, concurrency: A_CONCURRENCY },
+  { connection: workerRedis, prefix, concurrency: A_CONCURRENCY },
 );
 const report = (error: Error) => process.stderr.write(`bare-a: ${String(error)}\n`);
 for (const queue of [offers, inbox]) queue.on("error", report);

@@ -2,7 +2,7 @@
  * The bare baseline's "partner-b": takes an offer off its inbox, makes the sandbox call, inserts
  * the import row and sends the result back on a third hop.
  */
-import { type ConnectionOptions, Queue, Worker } from "bullmq";
+import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { createPool } from "../http.js";
@@ -21,10 +21,9 @@ const pool = new pg.Pool({ connectionString: requireEnv("DATABASE_URL"), max: 10
 const sandbox = createPool(requireEnv("SANDBOX_URL"), 16);
 const producer = new Redis(requireEnv("REDIS_URL"), REDIS_PRODUCER);
 const workerRedis = new Redis(requireEnv("REDIS_URL"), REDIS_WORKER);
-const connection = (redis: Redis) => redis as unknown as ConnectionOptions;
 
 const results = new Queue(QUEUES.results, {
-  connection: connection(producer),
+  connection: producer,
   prefix,
   defaultJobOptions: JOB_OPTIONS,
 });
@@ -38,7 +37,7 @@ const importWorker = new Worker(
     await results.add("result", { id, envelope: RESULT_PAD }, { jobId: id });
   },
   // partner-b's INBOX_CONCURRENCY default.
-  { connection: connection(workerRedis), prefix, concurrency: B_CONCURRENCY },
+  { connection: workerRedis, prefix, concurrency: B_CONCURRENCY },
 );
 const report = (error: Error) => process.stderr.write(`bare-b: ${String(error)}\n`);
 results.on("error", report);

@@ -2,7 +2,12 @@ import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { GcLog, LONG_PAUSE_MS, parseTraceGcLine } from "../../bench/gc-pauses.js";
 
-// Lines as Node 20's V8 prints them (from a benchmark run's sandbox).
+// Lines as Node 24's V8 prints them (it adds the pooled pages after the heap sizes).
+const NODE_24_MARK_COMPACT =
+  "[16379:0x20eff000]      226 ms: Mark-Compact 20.7 (46.8) -> 17.9 (51.0) MB, pooled: 0 MB, 34.48 / 0.00 ms  (average mu = 0.842, current mu = 0.842) testing; GC in old space requested";
+const NODE_24_SCAVENGE =
+  "[16379:0x20eff000]       63 ms: Scavenge 4.8 (5.6) -> 4.4 (6.6) MB, pooled: 0 MB, 5.13 / 0.00 ms  (average mu = 1.000, current mu = 1.000) allocation failure; ";
+// Lines as Node 20's V8 printed them (from a benchmark run's sandbox).
 const MARK_COMPACT =
   "[19855:0x3fe3bb20]    55866 ms: Mark-Compact 264.5 (298.1) -> 88.3 (296.0) MB, 72.28 / 0.20 ms  (+ 130.4 ms in 35 steps since start of marking, biggest step 35.1 ms, walltime since start of marking 320 ms) (average mu = 0.995, current mu = 0.996) finalize incremental marking via stack guard; GC in old space requested";
 const REDUCE =
@@ -23,6 +28,21 @@ describe("parseTraceGcLine", () => {
       kind: "scavenge",
       ms: 3.21,
       heapAfterMiB: 30.1,
+    });
+  });
+
+  it("reads Node 24's lines, which add the pooled pages before the pause", () => {
+    expect(parseTraceGcLine(NODE_24_MARK_COMPACT, 4_000)).toEqual({
+      at: 4_000,
+      kind: "mark-compact",
+      ms: 34.48,
+      heapAfterMiB: 17.9,
+    });
+    expect(parseTraceGcLine(NODE_24_SCAVENGE, 5_000)).toEqual({
+      at: 5_000,
+      kind: "scavenge",
+      ms: 5.13,
+      heapAfterMiB: 4.4,
     });
   });
 

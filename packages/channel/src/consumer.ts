@@ -1,7 +1,6 @@
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { type ChannelLogger, stderrChannelLogger } from "./channel-logger.js";
-import { bullConnection } from "./connection.js";
 import { assertHashTaggedPrefix, assertQueueName, type EnvelopeJobData } from "./queues.js";
 
 export { UnrecoverableError };
@@ -45,7 +44,7 @@ export function createChannelConsumer(options: ChannelConsumerOptions): ChannelC
       await options.handler(envelope, job);
     },
     {
-      connection: bullConnection(options.connection),
+      connection: options.connection,
       prefix: options.prefix,
       concurrency: options.concurrency ?? 1,
     },

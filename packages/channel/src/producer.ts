@@ -1,7 +1,6 @@
 import { Job, type JobsOptions, Queue } from "bullmq";
-import type { ChainableCommander, Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { type ChannelLogger, stderrChannelLogger } from "./channel-logger.js";
-import { bullConnection } from "./connection.js";
 import {
   assertHashTaggedPrefix,
   assertJobId,
@@ -42,7 +41,7 @@ export function createChannelQueue<D extends EnvelopeJobData>(
   assertQueueName(queueName);
   assertHashTaggedPrefix(options.prefix);
   const queue = new Queue<D, unknown, string, D, unknown, string>(queueName, {
-    connection: bullConnection(options.connection),
+    connection: options.connection,
     prefix: options.prefix,
     defaultJobOptions: channelJobOptions(options.jobOptions),
   });
@@ -67,7 +66,7 @@ function storedEnvelope(data: string): unknown {
  * ephemeral key). If the job was already processed and removed in between, we cannot tell and
  * report it as added.
  *
- * The comparison reads one field with one command: BullMQ 5 keeps a job as the hash
+ * The comparison reads one field with one command: BullMQ keeps a job as the hash
  * `queue.toKey(jobId)` (`<prefix>:<queue>:<jobId>`) with its data, as JSON, in the field `data`.
  * So a send costs the add script and an HGET, not the whole hash turned into a Job.
  */
@@ -79,7 +78,7 @@ export async function addOnce<D extends EnvelopeJobData>(
 ): Promise<{ added: boolean }> {
   assertJobId(jobId);
   await queue.add(ENVELOPE_JOB_NAME, data, { ...options, jobId });
-  const client = await queue.client;
+  const client = await queue.getBackend().client;
   const stored = await client.hget(queue.toKey(jobId), "data");
   return { added: stored === null || storedEnvelope(stored) === data.envelope };
 }
@@ -133,25 +132,28 @@ class CoalescingSender {
 
   async #sendBatch(batch: PendingSend[]): Promise<void> {
     const { queue } = this;
-    const client = await queue.client;
-    // BullMQ types its client with interfaces of its own; underneath it is ioredis's pipeline.
-    const pipeline = client.pipeline() as unknown as ChainableCommander;
+    const client = await queue.getBackend().client;
+    const pipeline = client.pipeline();
     // Job#addJob queues BullMQ's own add script on the pipeline (as Queue#addBulk does) before its
     // first await, and settles once the pipeline has run; so it must not be awaited before exec.
+    // BullMQ's pipeline interface has HGETALL but no HGET: the job hash is a handful of short fields
+    // beside `data`, which is the envelope we compare anyway.
     const adds = batch.map(({ jobId, envelope }) => {
       const options = { ...queue.defaultJobOptions, jobId };
       const job = new Job<EnvelopeJobData>(queue, ENVELOPE_JOB_NAME, { envelope }, options, jobId);
-      const added = job.addJob(pipeline as unknown as Parameters<Job["addJob"]>[0]);
-      pipeline.hget(queue.toKey(jobId), "data");
+      const added = job.addJob(pipeline);
+      pipeline.hgetall(queue.toKey(jobId));
       return added;
     });
     const [replies, addResults] = await Promise.all([pipeline.exec(), Promise.allSettled(adds)]);
     batch.forEach((send, index) => {
       const add = addResults[index];
       const [readError, stored] = replies?.[2 * index + 1] ?? [new Error("Redis sent no reply to the read")];
+      // HGETALL of a key that is gone answers an empty hash: the job was processed and removed.
+      const data: unknown = stored?.data;
       if (add?.status !== "fulfilled") send.reject(add?.reason);
       else if (readError) send.reject(readError);
-      else send.resolve({ added: stored === null || storedEnvelope(stored as string) === send.envelope });
+      else send.resolve({ added: typeof data !== "string" || storedEnvelope(data) === send.envelope });
     });
   }
 }

@@ -91,7 +91,7 @@ describe("channel queues", () => {
     expect((await inbox.queue.getJob("share-2"))?.data).toEqual({ envelope: "envelope-a" });
   });
 
-  it("tells a new job from a duplicate with the add script and one HGET of the stored data", async () => {
+  it("tells a new job from a duplicate with the add script and one read of the stored job", async () => {
     const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: 1, lazyConnect: true });
     await connection.connect();
     const commands: string[] = [];
@@ -114,7 +114,7 @@ describe("channel queues", () => {
     for (const [jobId, envelope, added] of sends) {
       commands.length = 0;
       expect(await inbox.send(jobId, envelope)).toEqual({ added });
-      expect(commands).toEqual(["evalsha", "hget"]);
+      expect(commands).toEqual(["evalsha", "hgetall"]);
     }
     expect(await producerRedis.hget(inbox.queue.toKey("share-8"), "data")).toBe(
       JSON.stringify({ envelope: "envelope-a" }),

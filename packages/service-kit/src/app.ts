@@ -45,9 +45,11 @@ function rateLimitKey(request: { headers: Record<string, unknown>; ip: string })
  * Bearer auth on by default, rate limiting, health, readiness and metrics.
  */
 export async function createApp(options: AppOptions): Promise<FastifyInstance> {
+  // Widened to fastify's logger interface (pino's Logger satisfies it), so the instance keeps
+  // fastify's default type parameters, which plugins and routes are written against.
+  const loggerInstance: FastifyBaseLogger = options.logger;
   const app = Fastify({
-    // pino's Logger satisfies fastify's logger interface; the cast keeps the default instance type.
-    loggerInstance: options.logger as unknown as FastifyBaseLogger,
+    loggerInstance,
     genReqId: requestIdFor,
     logController: new LogController({ requestIdLogLabel: "request_id" }),
     requestIdHeader: false,

@@ -1,5 +1,6 @@
+import { createRequire } from "node:module";
 import pino, { type DestinationStream, type Logger } from "pino";
-import pretty from "pino-pretty";
+import type PinoPretty from "pino-pretty";
 
 export type { Logger } from "pino";
 
@@ -85,12 +86,26 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
+/**
+ * pino-pretty is a development dependency: production images do not hold it, and a service run
+ * there on a terminal (`docker run -t`) writes JSON lines like everywhere else.
+ */
+function prettyStdout(): DestinationStream | undefined {
+  let pretty: typeof PinoPretty;
+  try {
+    pretty = createRequire(import.meta.url)("pino-pretty");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND") return undefined;
+    throw error;
+  }
+  return pretty({ colorize: true, translateTime: "HH:MM:ss.l", ignore: "pid,hostname", sync: true });
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const target =
     options.destination ??
-    (process.stdout.isTTY
-      ? pretty({ colorize: true, translateTime: "HH:MM:ss.l", ignore: "pid,hostname", sync: true })
-      : pino.destination({ dest: 1, sync: true }));
+    (process.stdout.isTTY ? prettyStdout() : undefined) ??
+    pino.destination({ dest: 1, sync: true });
   return pino(
     {
       level: options.level ?? "info",

@@ -1,6 +1,6 @@
 import type { EnvelopeJobData } from "@share-broker/channel";
 import type { Logger } from "@share-broker/service-kit";
-import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from "bullmq";
+import { type Job, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 
 export type InboxJob = Job<EnvelopeJobData>;
@@ -27,8 +27,7 @@ export interface InboxWorkerOptions {
 export function createInboxWorker(options: InboxWorkerOptions): Worker<EnvelopeJobData> {
   const { logger, queueName: queue } = options;
   const worker = new Worker<EnvelopeJobData>(queue, (job, token) => options.handle(job, token), {
-    // BullMQ pins its own ioredis; the runtime client is interchangeable (see @share-broker/channel).
-    connection: options.connection as unknown as ConnectionOptions,
+    connection: options.connection,
     prefix: options.prefix,
     concurrency: options.concurrency,
     lockDuration: options.lockDurationMs,

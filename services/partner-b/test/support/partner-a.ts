@@ -76,7 +76,7 @@ export class PartnerAPlayer {
       redis,
       prefix,
       createChannelProducer({ connection: redis, queueName: b.inboxQueue, prefix }),
-      new Queue(a.resultsQueue, { connection: redis as never, prefix }),
+      new Queue(a.resultsQueue, { connection: redis, prefix }),
       world,
     );
   }
@@ -158,7 +158,7 @@ export class PartnerAPlayer {
 
   /** The import results B sent for a share, opened with A's keys, oldest first. */
   async resultsFor(shareId: string): Promise<ReceivedResult[]> {
-    const jobs = await this.results.getJobs(["wait", "completed", "failed", "active", "delayed", "paused"]);
+    const jobs = await this.results.getJobs(["wait", "completed", "failed", "active", "delayed"]);
     const results: (ReceivedResult & { timestamp: number })[] = [];
     for (const job of jobs) {
       if (!job?.id || !(job.id === shareId || job.id.startsWith(`${shareId}-`))) continue;
@@ -173,7 +173,7 @@ export class PartnerAPlayer {
 
   /** Whether partner-b has finished every job of its inbox (none waiting, active or delayed). */
   async inboxSettled(): Promise<boolean> {
-    const counts = await this.inbox.queue.getJobCounts("wait", "active", "delayed", "prioritized", "paused");
+    const counts = await this.inbox.queue.getJobCounts("wait", "active", "delayed", "prioritized");
     return Object.values(counts).every((count) => count === 0);
   }
 
@@ -185,11 +185,11 @@ export class PartnerAPlayer {
   /** Jobs partner-b set aside in its inbox's dead-letter queue. */
   async deadLetters(): Promise<{ id: string; reason: string }[]> {
     const queue = new Queue(`${this.registry.get("partner-b").inboxQueue}-dead`, {
-      connection: this.redis as never,
+      connection: this.redis,
       prefix: this.prefix,
     });
     try {
-      const jobs = await queue.getJobs(["wait", "completed", "failed", "delayed", "paused"]);
+      const jobs = await queue.getJobs(["wait", "completed", "failed", "delayed"]);
       return jobs.filter(Boolean).map((job) => ({ id: String(job.id), reason: String(job.data.reason) }));
     } finally {
       await queue.close();
