@@ -46,16 +46,20 @@ install_project_node() {
 
 ensure_node() {
   local host_major package target
+  target="$TOOLING_ROOT/.tools/node-v$NODE_VERSION"
   host_major="$(host_node_major || echo none)"
   if [ "$host_major" = "$NODE_MAJOR" ]; then
-    echo "==> node: host Node $(node --version) is on the project's line ($NODE_MAJOR, .node-version)"
+    if [ "$(command -v node)" = "$target/bin/node" ]; then
+      echo "==> node: Node $(node --version) from .tools/node-v$NODE_VERSION, already first on PATH"
+    else
+      echo "==> node: host Node $(node --version) is on the project's line ($NODE_MAJOR, .node-version)"
+    fi
     return 0
   fi
   if ! package="$(node_package_name)"; then
     echo "Node.js $NODE_MAJOR is needed (host has ${host_major}); install Node.js $NODE_VERSION and put it first on PATH" >&2
     return 1
   fi
-  target="$TOOLING_ROOT/.tools/node-v$NODE_VERSION"
   local action="reused"
   if [ ! -x "$target/bin/node" ]; then
     command -v npm >/dev/null 2>&1 || { echo "npm is needed to fetch $package@$NODE_VERSION" >&2; return 1; }
