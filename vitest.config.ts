@@ -5,10 +5,12 @@ import { defaultClientConditions, defaultServerConditions } from "vite";
 import { defineConfig } from "vitest/config";
 
 // Every workspace folder with a test/ directory is a vitest project. Internal packages are read
-// through their "source" export condition, so tests never need a build of a dependency.
+// through their "source" export condition, so tests never need a build of a dependency. Folders are
+// found from this file, not the working directory: a package's own `pnpm test` runs from inside it.
+const REPO_ROOT = fileURLToPath(new URL(".", import.meta.url));
 const workspaceFolders = ["packages", "services"].flatMap((group) =>
-  readdirSync(group, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(join(group, entry.name, "test")))
+  readdirSync(join(REPO_ROOT, group), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(REPO_ROOT, group, entry.name, "test")))
     .map((entry) => join(group, entry.name)),
 );
 

@@ -8,6 +8,9 @@
 # anywhere but the package registry. Corepack's signature check fails against some registries,
 # so pnpm is installed with npm at the version package.json pins.
 
+# turbo would otherwise try to send usage telemetry, and this project reaches package registries only.
+export TURBO_TELEMETRY_DISABLED=1
+
 TOOLING_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 NODE_VERSION="$(tr -d '[:space:]' <"$TOOLING_ROOT/.node-version")"
 NODE_MAJOR="${NODE_VERSION%%.*}"

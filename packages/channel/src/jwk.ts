@@ -66,14 +66,16 @@ const keyObjects = new WeakMap<ImportedKey, KeyObject>();
 export function keyObjectOf(key: ImportedKey): KeyObject {
   let object = keyObjects.get(key);
   if (!object) {
-    object = KeyObject.from(key as Parameters<typeof KeyObject.from>[0]);
+    object = KeyObject.from(key);
     keyObjects.set(key, object);
   }
   return object;
 }
 
 export async function importKeyHandle(jwk: ChannelJwk): Promise<KeyHandle> {
-  const key = await importJWK(jwk, jwk.alg);
+  // Extractable, because keyObjectOf converts it: Node 24 deprecates KeyObject.from() of a
+  // non-extractable CryptoKey (DEP0204). The key material is this process's own in either case.
+  const key = await importJWK(jwk, jwk.alg, { extractable: true });
   // Only symmetric JWKs import as bytes; the schemas above admit OKP keys only.
   if (key instanceof Uint8Array) throw new TypeError(`key ${jwk.kid} is not an asymmetric key`);
   return { kid: jwk.kid, key };

@@ -57,7 +57,10 @@ export class DiditClient {
     requireNonNegativeInteger("timeoutMs", timeoutMs);
     requireNonNegativeInteger("maxRetries", maxRetries);
     requireNonNegativeInteger("maxRetryDelayMs", maxRetryDelayMs);
-    this.#ownedAgent = options.dispatcher === undefined ? new Agent({ keepAliveTimeout: 10_000 }) : undefined;
+    // HTTP/1.1 pinned: undici 8 would negotiate HTTP/2 with a TLS server that offers it, which
+    // multiplexes every call on one connection; timeouts, retries and pool sizes were proven on 1.1.
+    this.#ownedAgent =
+      options.dispatcher === undefined ? new Agent({ keepAliveTimeout: 10_000, allowH2: false }) : undefined;
     this.#transport = new DiditTransport({
       baseUrl,
       apiKey: options.apiKey,
