@@ -118,11 +118,16 @@ export const BENCH_SETTINGS = {
 } as const;
 
 /**
- * The partners' heap cap, as docker-compose.yml deploys them: their live heap is ~40 MiB at full
- * load, but without a cap V8 let garbage build up to 250+ MiB of RSS between major collections.
+ * The partners' heap settings, as docker-compose.yml deploys them: their live heap is ~40 MiB at
+ * full load, but without a cap V8 let garbage build up to 250+ MiB of RSS between major collections.
  * At 160 MiB it collects sooner, at no measurable CPU cost (1.1–1.2 ms per share either way).
+ * The semi-space is set too: since Node 22, V8 sizes the young generation from the heap limit, and
+ * under a 160 MiB cap it chose one so small that almost everything was promoted and the old space
+ * was collected again and again (Node 24: 264 pauses, 4.9 s in one 5,000-share run, 47% of
+ * partner-a's thread in GC, 168 shares/s). 16 MiB is what Node 20 used on 64-bit: 94 pauses,
+ * 0.7 s, 380 shares/s in the same run (bench/README.md, "Node 24").
  */
-export const PARTNER_NODE_OPTIONS = "--max-old-space-size=160";
+export const PARTNER_NODE_OPTIONS = "--max-old-space-size=160 --max-semi-space-size=16";
 
 export interface ServiceStart {
   /** Extra node flags, e.g. --cpu-prof. */
