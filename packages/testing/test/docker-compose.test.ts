@@ -297,7 +297,9 @@ describe.skipIf(!COMPOSE_BINARY)(composeTitle, () => {
     it.runIf(stackService.migrate !== undefined)(
       "caps the heap as the benchmark measured it (bench/services.ts PARTNER_NODE_OPTIONS)",
       () => {
-        expect(environmentOf(service()).NODE_OPTIONS).toBe("--max-old-space-size=160 --max-semi-space-size=16");
+        expect(environmentOf(service()).NODE_OPTIONS).toBe(
+          "--max-old-space-size=160 --max-semi-space-size=16",
+        );
       },
     );
 
