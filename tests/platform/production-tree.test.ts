@@ -77,7 +77,9 @@ function productionTreeOf(service: string): string {
 function lockfilePackages(): Set<string> {
   const lockfile = readFileSync(join(REPO_ROOT, "pnpm-lock.yaml"), "utf8");
   const section = lockfile.slice(lockfile.indexOf("\npackages:\n"), lockfile.indexOf("\nsnapshots:\n"));
-  const keys = [...section.matchAll(/^ {2}'?((?:@[^/\s]+\/)?[^@\s']+@[^(:'\s]+)/gm)].map((match) => match[1]);
+  const keys = [...section.matchAll(/^ {2}'?((?:@[^/\s]+\/)?[^@\s']+@[^(:'\s]+)/gm)].map(
+    (match) => match[1] ?? "",
+  );
   return new Set(keys);
 }
 
