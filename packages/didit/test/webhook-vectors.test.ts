@@ -12,10 +12,9 @@ interface VectorFile {
   cases: Record<string, VectorCase>;
 }
 
-// The shared folder sits beside the repository root, locally and in CI.
-const shared = readVectors(
-  new URL("../../../../shared/didit/webhook-signature-vectors.json", import.meta.url),
-);
+// Recorded vectors: four deliveries with their three signatures as Didit computes them, kept in the
+// repository so the test reads nothing outside it.
+const recorded = readVectors(new URL("./fixtures/webhook-signature-vectors.json", import.meta.url));
 const extra = readVectors(new URL("./fixtures/webhook-extra-vectors.json", import.meta.url));
 
 function readVectors(url: URL): VectorFile {
@@ -23,20 +22,20 @@ function readVectors(url: URL): VectorFile {
 }
 
 const allCases = [
-  ...Object.entries(shared.cases).map(([name, vector]) => ({ name, vector, file: shared })),
+  ...Object.entries(recorded.cases).map(([name, vector]) => ({ name, vector, file: recorded })),
   ...Object.entries(extra.cases).map(([name, vector]) => ({ name, vector, file: extra })),
 ];
 
 describe("webhook signature vectors", () => {
-  it("covers the four shared cases and the three API.md §5.6 cases", () => {
-    expect(Object.keys(shared.cases).sort()).toEqual([
+  it("covers the four recorded cases and three more (unicode names, numeric-like keys, float scores)", () => {
+    expect(Object.keys(recorded.cases).sort()).toEqual([
       "basic_approved",
       "declined",
       "empty_objects",
       "slashes_in_urls",
     ]);
     expect(Object.keys(extra.cases).sort()).toEqual(["float_scores", "numeric_like_keys", "unicode_names"]);
-    expect(extra.secret).toBe(shared.secret);
+    expect(extra.secret).toBe(recorded.secret);
   });
 
   describe.each(allCases)("$name", ({ vector, file }) => {
@@ -96,7 +95,7 @@ describe("webhook signature vectors", () => {
     expect(canonicalJson(body.metadata, { ascii: true })).toBe(
       '{"10":"ten","2":"two","9":"nine","wp_user_id":42}',
     );
-    // The trap of API.md §9.1: JS enumerates integer-like keys first, in numeric order.
+    // A trap of Didit's canonical form: JS enumerates integer-like keys first, in numeric order.
     expect(JSON.stringify(body.metadata)).toBe('{"2":"two","9":"nine","10":"ten","wp_user_id":42}');
   });
 
@@ -115,20 +114,20 @@ describe("webhook signature vectors", () => {
   });
 
   it("rejects a replay whose X-Timestamp header was refreshed, because freshness comes from the signed body", () => {
-    const vector = shared.cases.basic_approved as VectorCase;
-    const now = shared.timestamp + 301;
+    const vector = recorded.cases.basic_approved as VectorCase;
+    const now = recorded.timestamp + 301;
     const headers = { "x-signature-v2": vector.signatures.v2, "x-timestamp": String(now) };
-    expect(verifyWebhook(vector.body, headers, shared.secret, now)).toEqual({
+    expect(verifyWebhook(vector.body, headers, recorded.secret, now)).toEqual({
       ok: false,
       reason: "stale_timestamp",
     });
   });
 
   it("accepts a delivery exactly 300 s old or 300 s early and rejects one 301 s away", () => {
-    const vector = shared.cases.declined as VectorCase;
+    const vector = recorded.cases.declined as VectorCase;
     const headers = { "x-signature-v2": vector.signatures.v2 };
-    const at = (now: number) => verifyWebhook(vector.body, headers, shared.secret, now).ok;
-    expect([at(shared.timestamp + 300), at(shared.timestamp - 300)]).toEqual([true, true]);
-    expect([at(shared.timestamp + 301), at(shared.timestamp - 301)]).toEqual([false, false]);
+    const at = (now: number) => verifyWebhook(vector.body, headers, recorded.secret, now).ok;
+    expect([at(recorded.timestamp + 300), at(recorded.timestamp - 300)]).toEqual([true, true]);
+    expect([at(recorded.timestamp + 301), at(recorded.timestamp - 301)]).toEqual([false, false]);
   });
 });
