@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/tooling.sh
+ensure_test_tools
 ensure_dependencies
 echo "==> build"
 pnpm build --output-logs=errors-only

@@ -87,6 +87,28 @@ ensure_pnpm() {
   fi
 }
 
+apt_install() {
+  if [ -z "${APT_UPDATED:-}" ]; then apt-get update -qq >/dev/null && APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# What the tests drive besides Node: the standalone docker-compose (the compose file is validated
+# with `docker-compose config`, no engine needed) and Debian's chromium (the console's browser test,
+# through playwright-core, which downloads no browser). Installed through apt when running as root;
+# otherwise the command stops at once, naming what to install. A test never skips for want of them.
+ensure_test_tools() {
+  local missing=()
+  command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+  [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "the tests need ${missing[*]}: run \`sudo apt-get install -y ${missing[*]}\` (or set CHROMIUM_PATH), then try again" >&2
+    return 1
+  fi
+  echo "==> apt-get install ${missing[*]}"
+  apt_install "${missing[@]}"
+}
+
 ensure_dependencies() {
   ensure_node || return 1
   ensure_pnpm || return 1
