@@ -1,14 +1,14 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type ServiceProcess, startServiceProcess } from "@share-broker/testing";
+import type { ServiceProcess } from "@share-broker/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../support/services.js";
 import {
-  API_KEYS,
   createWorld,
   type PartnerProcess,
   startSandbox,
+  startWorldConsole,
   startWorldPartner,
   type World,
 } from "../support/world.js";
@@ -72,18 +72,7 @@ describe("the Node.js every process runs on", () => {
       sandbox = await startSandbox(world);
       partnerA = await startWorldPartner(world, "partner-a");
       partnerB = await startWorldPartner(world, "partner-b");
-      consoleService = await startServiceProcess({
-        name: "console",
-        entry: "src/server.ts",
-        cwd: join(REPO_ROOT, "packages", "console"),
-        env: {
-          SHARE_BROKER_NO_DEV_ENV: "1",
-          PARTNER_A_URL: partnerA.url,
-          PARTNER_A_API_KEY: API_KEYS["partner-a"],
-          PARTNER_B_URL: partnerB.url,
-          PARTNER_B_API_KEY: API_KEYS["partner-b"],
-        },
-      });
+      consoleService = await startWorldConsole(partnerA, partnerB);
     }, 120_000);
     afterAll(async () => {
       await consoleService?.stop();

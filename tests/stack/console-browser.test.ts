@@ -1,17 +1,17 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { readJson, type ServiceProcess, startServiceProcess } from "@share-broker/testing";
+import { readJson, type ServiceProcess } from "@share-broker/testing";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { consentFor } from "../support/partner-a-flow.js";
 import {
-  API_KEYS,
   createWorld,
   eventually,
   newUserId,
   type PartnerProcess,
   REPO_ROOT,
   startSandbox,
+  startWorldConsole,
   startWorldPartner,
   type World,
 } from "../support/world.js";
@@ -39,19 +39,7 @@ describe("the console in a browser", () => {
     sandbox = await startSandbox(world);
     partnerA = await startWorldPartner(world, "partner-a");
     partnerB = await startWorldPartner(world, "partner-b", { env: { RESULT_POLL_MS: "100" } });
-    consoleService = await startServiceProcess({
-      name: "console",
-      entry: "src/server.ts",
-      cwd: join(REPO_ROOT, "packages", "console"),
-      env: {
-        SHARE_BROKER_NO_DEV_ENV: "1",
-        LOG_LEVEL: "info",
-        PARTNER_A_URL: partnerA.url,
-        PARTNER_A_API_KEY: API_KEYS["partner-a"],
-        PARTNER_B_URL: partnerB.url,
-        PARTNER_B_API_KEY: API_KEYS["partner-b"],
-      },
-    });
+    consoleService = await startWorldConsole(partnerA, partnerB);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [

@@ -228,6 +228,26 @@ export async function startWorldPartner(
   return Object.assign(service, { databaseUrl, call });
 }
 
+/** Starts the read-only console over the world's partner-a and partner-b, from source. */
+export async function startWorldConsole(
+  partnerA: PartnerProcess,
+  partnerB: PartnerProcess,
+): Promise<ServiceProcess> {
+  return startServiceProcess({
+    name: "console",
+    entry: "src/server.ts",
+    cwd: join(REPO_ROOT, "packages", "console"),
+    env: {
+      SHARE_BROKER_NO_DEV_ENV: "1",
+      LOG_LEVEL: "info",
+      PARTNER_A_URL: partnerA.url,
+      PARTNER_A_API_KEY: API_KEYS["partner-a"],
+      PARTNER_B_URL: partnerB.url,
+      PARTNER_B_API_KEY: API_KEYS["partner-b"],
+    },
+  });
+}
+
 /** The sandbox's control API and a Didit client per application. */
 export function sandboxOf(world: World) {
   const base = `http://127.0.0.1:${world.ports.sandbox}`;
