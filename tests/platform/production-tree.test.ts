@@ -83,6 +83,9 @@ function lockfilePackages(): Set<string> {
   return new Set(keys);
 }
 
+// Read once for the three services' trees.
+const LOCKED = lockfilePackages();
+
 /**
  * `name@version` of every package installed in a tree's virtual store. Each store entry's
  * node_modules holds the package itself as a real folder and its dependencies as symlinks.
@@ -116,8 +119,7 @@ describe.each(["partner-a", "partner-b", "didit-sandbox"])("the %s image's runti
     for (const dev of DEV_ONLY) {
       expect(installed.filter((pkg) => pkg.startsWith(`${dev}@`))).toEqual([]);
     }
-    const locked = lockfilePackages();
-    expect(installed.filter((pkg) => !locked.has(pkg))).toEqual([]);
+    expect(installed.filter((pkg) => !LOCKED.has(pkg))).toEqual([]);
     // No sources or tests: the image runs the builds.
     expect(existsSync(join(tree, "services", service, "src"))).toBe(false);
     expect(existsSync(join(tree, "packages", "service-kit", "src"))).toBe(false);
