@@ -1,10 +1,11 @@
+import type { ErrorCodeValue } from "@share-broker/contracts";
 import { DiditError, DiditRateLimitError } from "./errors.js";
 import type { WebhookRejectionReason } from "./webhook.js";
 
 /** How a service answers its own caller; plain data, so any HTTP framework can use it. */
 export interface HttpAnswer {
   status: number;
-  code: string;
+  code: ErrorCodeValue;
   message: string;
   retryAfterSeconds?: number;
 }

@@ -7,7 +7,9 @@ import { AppError, ErrorCode, handleError } from "./errors.js";
 import { installHealthRoutes, type ReadinessCheck } from "./health.js";
 import type { Logger } from "./logger.js";
 import { installMetrics } from "./metrics.js";
+import { installOpenApi, type OpenApiInfo } from "./openapi.js";
 import { REQUEST_ID_HEADER, requestIdFor } from "./request-id.js";
+import { installZodRoutes } from "./zod-routes.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -32,6 +34,8 @@ export interface AppOptions {
   bodyLimitBytes?: number;
   /** Custom check for routes that use another credential (the sandbox's x-api-key routes). */
   authenticate?: "bearer" | "none";
+  /** Serve the OpenAPI document of the routes at /openapi.json and Swagger UI at /docs. */
+  openapi?: OpenApiInfo;
 }
 
 function rateLimitKey(request: { headers: Record<string, unknown>; ip: string }): string {
@@ -58,6 +62,7 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
   });
   app.decorate("shuttingDown", false);
+  installZodRoutes(app);
 
   app.addHook("onRequest", async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
@@ -91,6 +96,9 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
         },
       ),
   });
+
+  // Before any route: the document is collected as routes are added.
+  if (options.openapi) await installOpenApi(app, options.openapi);
 
   app.setErrorHandler(handleError);
   app.setNotFoundHandler({ preHandler: app.rateLimit() }, async (request) => {

@@ -1,5 +1,7 @@
+import { type SQL, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
+import type { AnyPgColumn } from "drizzle-orm/pg-core";
 import pg from "pg";
 
 export type { NodePgDatabase } from "drizzle-orm/node-postgres";
@@ -93,4 +95,15 @@ export function postgresErrorCode(error: unknown): string | undefined {
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/**
+ * A CHECK condition holding a text column to a fixed list (a state machine's states). The values
+ * are constants of the contracts package; the pattern guard keeps them plain words in the SQL.
+ */
+export function oneOf(column: AnyPgColumn, values: readonly string[]): SQL {
+  for (const value of values) {
+    if (!/^[a-z][a-z_+]*$/.test(value)) throw new Error(`not a plain state name: ${value}`);
+  }
+  return sql`${column} in (${sql.raw(values.map((value) => `'${value}'`).join(", "))})`;
 }

@@ -1,30 +1,18 @@
+import { type ErrorBody, ErrorCode, type ErrorCodeValue } from "@share-broker/contracts";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 
-/** Stable error codes shared by every service; services add their own domain codes. */
-export const ErrorCode = {
-  validationFailed: "validation_failed",
-  malformedJson: "malformed_json",
-  unauthenticated: "unauthenticated",
-  forbidden: "forbidden",
-  notFound: "not_found",
-  methodNotAllowed: "method_not_allowed",
-  payloadTooLarge: "payload_too_large",
-  unsupportedMediaType: "unsupported_media_type",
-  rateLimited: "rate_limited",
-  serviceUnavailable: "service_unavailable",
-  internal: "internal_error",
-} as const;
+export { type ErrorBody, ErrorCode, errorBodySchema } from "@share-broker/contracts";
 
 /** An error whose status, code and message are safe to show to the caller. */
 export class AppError extends Error {
   readonly statusCode: number;
-  readonly code: string;
+  readonly code: ErrorCodeValue;
   readonly details: unknown;
   readonly headers: Record<string, string>;
 
   constructor(
     statusCode: number,
-    code: string,
+    code: ErrorCodeValue,
     message: string,
     options: { details?: unknown; headers?: Record<string, string>; cause?: unknown } = {},
   ) {
@@ -37,31 +25,37 @@ export class AppError extends Error {
   }
 }
 
-export interface ErrorBody {
-  error: { code: string; message: string; details?: unknown };
+/** The field a validation issue reports as absent (zod: an invalid type that received undefined). */
+function missingField(issue: NonNullable<FastifyError["validation"]>[number]): string | undefined {
+  if (issue.params && "missingProperty" in issue.params) return String(issue.params.missingProperty);
+  if (issue.keyword === "invalid_type" && /received undefined/.test(issue.message ?? "")) {
+    return issue.instancePath.split("/").at(-1) || undefined;
+  }
+  return undefined;
 }
 
-/** JSON schema of the error body, for route response schemas. */
-export const errorBodySchema = {
-  type: "object",
-  required: ["error"],
-  properties: {
-    error: {
-      type: "object",
-      required: ["code", "message"],
-      properties: { code: { type: "string" }, message: { type: "string" }, details: {} },
-    },
-  },
-} as const;
+/** Codes for fastify's other 4xx errors, by status. */
+const CODE_FOR_STATUS: Record<number, ErrorCodeValue> = {
+  401: ErrorCode.unauthenticated,
+  403: ErrorCode.forbidden,
+  404: ErrorCode.notFound,
+  405: ErrorCode.methodNotAllowed,
+  413: ErrorCode.payloadTooLarge,
+  415: ErrorCode.unsupportedMediaType,
+  429: ErrorCode.rateLimited,
+};
 
 function fromFastifyError(error: FastifyError): AppError | undefined {
   if (error.validation) {
     const where = error.validationContext ?? "request";
-    const details = error.validation.map((issue) => ({
-      path: `${where}${issue.instancePath || ""}`,
-      message: issue.message ?? "is invalid",
-      ...(issue.params && "missingProperty" in issue.params ? { field: issue.params.missingProperty } : {}),
-    }));
+    const details = error.validation.map((issue) => {
+      const missing = missingField(issue);
+      return {
+        path: `${where}${issue.instancePath || ""}`,
+        message: issue.message ?? "is invalid",
+        ...(missing ? { field: missing } : {}),
+      };
+    });
     return new AppError(400, ErrorCode.validationFailed, error.message, { details });
   }
   switch (error.code) {
@@ -106,7 +100,7 @@ export function toAppError(error: unknown): AppError {
     if (status >= 400 && status < 500) {
       return new AppError(
         status,
-        (error as FastifyError).code?.toLowerCase() ?? "bad_request",
+        CODE_FOR_STATUS[status] ?? ErrorCode.validationFailed,
         String((error as FastifyError).message),
       );
     }
@@ -129,7 +123,7 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
 
 /** An answer computed elsewhere (e.g. from a Didit failure) as the error this service throws. */
 export function answerError(
-  answer: { status: number; code: string; message: string; retryAfterSeconds?: number },
+  answer: { status: number; code: ErrorCodeValue; message: string; retryAfterSeconds?: number },
   cause?: unknown,
 ): AppError {
   return new AppError(answer.status, answer.code, answer.message, {

@@ -1,3 +1,4 @@
+import { healthSchema, readinessSchema } from "@share-broker/contracts";
 import type { FastifyInstance } from "fastify";
 
 /** A readiness check resolves when its dependency answers and rejects with the reason otherwise. */
@@ -20,14 +21,6 @@ async function runCheck(check: ReadinessCheck): Promise<string> {
   }
 }
 
-const readinessSchema = {
-  type: "object",
-  properties: {
-    status: { type: "string" },
-    checks: { type: "object", additionalProperties: { type: "string" } },
-  },
-} as const;
-
 export function installHealthRoutes(
   app: FastifyInstance,
   checks: Record<string, ReadinessCheck>,
@@ -38,13 +31,21 @@ export function installHealthRoutes(
     "/healthz",
     {
       ...routeOptions,
-      schema: { response: { 200: { type: "object", properties: { status: { type: "string" } } } } },
+      schema: { summary: "Liveness", tags: ["health"], security: [], response: { 200: healthSchema } },
     },
-    async () => ({ status: "ok" }),
+    async () => ({ status: "ok" as const }),
   );
   app.get(
     "/readyz",
-    { ...routeOptions, schema: { response: { 200: readinessSchema, 503: readinessSchema } } },
+    {
+      ...routeOptions,
+      schema: {
+        summary: "Readiness: every dependency answers",
+        tags: ["health"],
+        security: [],
+        response: { 200: readinessSchema, 503: readinessSchema },
+      },
+    },
     async (_request, reply) => {
       const names = Object.keys(checks);
       const results = await Promise.all(names.map((name) => runCheck(checks[name] as ReadinessCheck)));

@@ -12,6 +12,7 @@ export {
   maintenanceUrl,
   migrateDatabase,
   type NodePgDatabase,
+  oneOf,
   postgresErrorCode,
   postgresReadiness,
 } from "./db.js";
@@ -36,6 +37,7 @@ export {
   redactDeep,
   secretScrubbingStream,
 } from "./logger.js";
+export { DOCS_PATH, OPENAPI_PATH, type OpenApiInfo } from "./openapi.js";
 export { executePrepared } from "./prepared-statements.js";
 export { type RawBodyRouteOptions, registerRawBodyRoute } from "./raw-body-route.js";
 export { columnsOf, rowMapper } from "./raw-rows.js";
@@ -43,3 +45,4 @@ export { createRedis, type RedisProfile, redisReadiness } from "./redis.js";
 export { REQUEST_ID_HEADER } from "./request-id.js";
 export { type RunOptions, runService } from "./server.js";
 export { type Closer, installGracefulShutdown, type ShutdownOptions } from "./shutdown.js";
+export { hasZodSchema, isZodSchema, typedRoutes } from "./zod-routes.js";

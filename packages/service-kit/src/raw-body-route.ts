@@ -4,6 +4,9 @@ export interface RawBodyRouteOptions {
   url: string;
   /** Response schemas, as for any route: nothing undeclared leaks. */
   response: Record<string, unknown>;
+  /** What the OpenAPI document says of the route. */
+  summary: string;
+  tags: readonly string[];
   handler: (rawBody: Buffer, request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 }
 
@@ -23,7 +26,11 @@ export async function registerRawBodyRoute(
     );
     scope.post(
       options.url,
-      { config: { public: true }, schema: { response: options.response } },
+      {
+        config: { public: true },
+        // Authenticated by its signature, not by a Bearer key.
+        schema: { summary: options.summary, tags: options.tags, security: [], response: options.response },
+      },
       async (request, reply) => options.handler(request.body as Buffer, request, reply),
     );
   });

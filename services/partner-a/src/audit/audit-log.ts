@@ -1,10 +1,11 @@
+import type { PartnerAAuditAction } from "@share-broker/contracts";
 import { param, type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../db/database.js";
 import { auditEvents } from "../db/schema/index.js";
 import type { Pseudonymizer } from "./pseudonym.js";
 
 export interface AuditEntry {
-  action: string;
+  action: PartnerAAuditAction;
   outcome: string;
   userId?: string | null;
   audience?: string | null;
@@ -45,7 +46,12 @@ export class AuditLog {
    */
   insertForShares(
     source: string,
-    event: { action: string; outcome: string | SQL; requestId?: string | null | SQL; details?: SQL },
+    event: {
+      action: PartnerAAuditAction;
+      outcome: string | SQL;
+      requestId?: string | null | SQL;
+      details?: SQL;
+    },
   ): SQL {
     return sql`insert into audit_events
         (action, outcome, user_pseudonym, audience, purpose, scope, share_id, token_id, token_expires_at, request_id, details)

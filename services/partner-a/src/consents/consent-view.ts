@@ -1,27 +1,10 @@
+import type { Consent } from "@share-broker/contracts";
 import type { consents } from "../db/schema/index.js";
 
 type ConsentRow = typeof consents.$inferSelect;
 
-export const PURPOSES = ["onboarding", "lending", "payments", "other"] as const;
-export const SCOPES = ["kyc", "kyc+aml", "kyc+kyb"] as const;
-
-export const consentViewSchema = {
-  type: "object",
-  properties: {
-    consent_id: { type: "string" },
-    user_id: { type: "string" },
-    audience: { type: "string" },
-    purpose: { type: "string" },
-    scope: { type: "string" },
-    evidence: { type: "object", additionalProperties: true },
-    granted_at: { type: "string" },
-    expires_at: { type: "string" },
-    withdrawn_at: { type: ["string", "null"] },
-    cancelled_share_ids: { type: "array", items: { type: "string" } },
-  },
-} as const;
-
-export function consentView(row: ConsentRow) {
+/** A consent row as the API answers it (the `Consent` contract). */
+export function consentView(row: ConsentRow): Consent {
   return {
     consent_id: row.consentId,
     user_id: row.userId,

@@ -42,7 +42,7 @@ export async function withdrawConsent(db: Database, audit: AuditLog, consentId: 
       { ...context, action: "consent.withdrawn", outcome: "withdrawn", details: { consent_id: consentId } },
       ...cancelled.map((share) => ({
         ...context,
-        action: "share.cancelled",
+        action: "share.cancelled" as const,
         outcome: "consent_withdrawn",
         shareId: share.shareId,
         tokenId: share.tokenId,

@@ -1,5 +1,6 @@
+import { errorBodySchema, webhookAnswerSchema } from "@share-broker/contracts";
 import { isSessionEvent, verifyWebhook, webhookRejectionAnswer } from "@share-broker/didit";
-import { answerError, errorBodySchema, registerRawBodyRoute } from "@share-broker/service-kit";
+import { answerError, registerRawBodyRoute } from "@share-broker/service-kit";
 import type { FastifyInstance } from "fastify";
 import type { PartnerAContext } from "../context.js";
 import { applySessionEvent } from "../verifications/apply-session-event.js";
@@ -8,7 +9,9 @@ import { applySessionEvent } from "../verifications/apply-session-event.js";
 export async function diditWebhookRoutes(app: FastifyInstance, ctx: PartnerAContext): Promise<void> {
   await registerRawBodyRoute(app, {
     url: "/v1/webhooks/didit",
-    response: { 200: { type: "object", properties: { status: { type: "string" } } }, "4xx": errorBodySchema },
+    summary: "Didit session webhooks, signed with the webhook secret",
+    tags: ["webhooks"],
+    response: { 200: webhookAnswerSchema, "4xx": errorBodySchema },
     handler: async (rawBody, request) => {
       const nowSeconds = Math.floor(ctx.clock.now().getTime() / 1000);
       const verification = verifyWebhook(

@@ -1,40 +1,17 @@
+import { partnerA } from "@share-broker/contracts";
 import { upstreamFailureAnswer } from "@share-broker/didit";
-import { AppError, answerError, errorBodySchema } from "@share-broker/service-kit";
+import { AppError, answerError, typedRoutes } from "@share-broker/service-kit";
 import type { FastifyInstance } from "fastify";
 import type { PartnerAContext } from "../context.js";
 import { verificationSessions } from "../db/schema/index.js";
 import { latestSessionOf } from "../verifications/latest-session.js";
 
-const userIdSchema = { type: "string", minLength: 1, maxLength: 256 } as const;
-
 export async function verificationRoutes(app: FastifyInstance, ctx: PartnerAContext): Promise<void> {
-  app.post(
-    "/v1/verifications",
-    {
-      schema: {
-        body: {
-          type: "object",
-          required: ["user_id", "kind"],
-          additionalProperties: false,
-          properties: { user_id: userIdSchema, kind: { type: "string", enum: ["first", "reauth"] } },
-        },
-        response: {
-          201: {
-            type: "object",
-            properties: {
-              session_id: { type: "string" },
-              url: { type: "string" },
-              status: { type: "string" },
-              workflow_id: { type: "string" },
-            },
-          },
-          "4xx": errorBodySchema,
-          "5xx": errorBodySchema,
-        },
-      },
-    },
-    async (request, reply) => {
-      const { user_id, kind } = request.body as { user_id: string; kind: "first" | "reauth" };
+  const routes = typedRoutes(app);
+  routes.route({
+    ...partnerA.createVerification,
+    handler: async (request, reply) => {
+      const { user_id, kind } = request.body;
       const workflowId =
         kind === "first"
           ? ctx.config.DIDIT_FIRST_VERIFICATION_WORKFLOW_ID
@@ -80,29 +57,12 @@ export async function verificationRoutes(app: FastifyInstance, ctx: PartnerACont
         workflow_id: workflowId,
       });
     },
-  );
+  });
 
-  app.get(
-    "/v1/users/:user_id/verification",
-    {
-      schema: {
-        params: { type: "object", required: ["user_id"], properties: { user_id: userIdSchema } },
-        response: {
-          200: {
-            type: "object",
-            properties: {
-              user_id: { type: "string" },
-              session_id: { type: "string" },
-              status: { type: "string" },
-              updated_at: { type: "string" },
-            },
-          },
-          "4xx": errorBodySchema,
-        },
-      },
-    },
-    async (request) => {
-      const { user_id } = request.params as { user_id: string };
+  routes.route({
+    ...partnerA.getUserVerification,
+    handler: async (request) => {
+      const { user_id } = request.params;
       const session = await latestSessionOf(ctx.db, user_id);
       if (!session)
         throw new AppError(404, "verification_not_found", "This user has no verification session.");
@@ -113,5 +73,5 @@ export async function verificationRoutes(app: FastifyInstance, ctx: PartnerACont
         updated_at: session.updatedAt.toISOString(),
       };
     },
-  );
+  });
 }

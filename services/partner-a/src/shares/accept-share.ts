@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
+import type { ErrorCodeValue } from "@share-broker/contracts";
 import { isShareable } from "@share-broker/didit";
 import { AppError, GroupCommit, postgresErrorCode } from "@share-broker/service-kit";
 import { eq } from "drizzle-orm";
@@ -49,7 +50,7 @@ async function existingForKey(db: Database, key: string, hash: string): Promise<
 class ShareRefusal extends AppError {
   constructor(
     status: number,
-    code: string,
+    code: ErrorCodeValue,
     message: string,
     readonly audit: Omit<AuditEntry, "action" | "outcome">,
   ) {

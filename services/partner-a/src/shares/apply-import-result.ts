@@ -1,11 +1,11 @@
 import type { ImportResultPayload } from "@share-broker/channel";
+import { isOpenShareState, OPEN_SHARE_STATES, type ShareState } from "@share-broker/contracts";
 import { amongIdsInStates, columnsOf, executePrepared, GroupCommit } from "@share-broker/service-kit";
 import { eq, param, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { Database, Executor } from "../db/database.js";
 import { shares } from "../db/schema/index.js";
 import { shareAuditContext } from "./share-audit-context.js";
-import { isOpenShareStatus, OPEN_SHARE_STATUSES } from "./share-status.js";
 
 export type ResultOutcome = "applied" | "duplicate" | "unknown_share" | "wrong_source" | "ignored";
 
@@ -13,7 +13,7 @@ type ShareRow = typeof shares.$inferSelect;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const SHARE_STATUS_FOR: Record<ImportResultPayload["outcome"], string> = {
+const SHARE_STATUS_FOR: Record<ImportResultPayload["outcome"], ShareState> = {
   imported: "imported",
   rejected: "rejected",
   failed: "failed",
@@ -24,7 +24,7 @@ type Decision =
   | { kind: "duplicate" }
   | { kind: "refused"; outcome: "unknown_share" | "wrong_source" }
   | { kind: "ignored" }
-  | { kind: "apply"; next: string; late: boolean };
+  | { kind: "apply"; next: ShareState; late: boolean };
 
 function decide(share: ShareRow | undefined, source: string, result: ImportResultPayload): Decision {
   if (!share) return { kind: "refused", outcome: "unknown_share" };
@@ -35,7 +35,7 @@ function decide(share: ShareRow | undefined, source: string, result: ImportResul
     share.importStatus === result.outcome &&
     share.importSessionStatus === (result.session_status ?? null);
   if (sameAsRecorded) return { kind: "duplicate" };
-  const open = isOpenShareStatus(share.status);
+  const open = isOpenShareState(share.status);
   const late = share.status === "expired" && result.outcome === "imported";
   const refresh = share.status === next; // e.g. a review changed the imported session's status
   if (!open && !late && !refresh) return { kind: "ignored" };
@@ -119,7 +119,7 @@ async function applyToOpenShares(
           sql`s.share_id`,
           reported.map(({ result }) => result.share_id),
           sql`s.status`,
-          OPEN_SHARE_STATUSES,
+          OPEN_SHARE_STATES,
         )}
         and s.user_pseudonym is not null
       returning ${columnsOf(shares, "s")}, i.details, i.reported_at),

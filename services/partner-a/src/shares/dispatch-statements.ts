@@ -1,10 +1,10 @@
+import { OPEN_SHARE_STATES } from "@share-broker/contracts";
 import { amongIdsInStates, columnsOf, executePrepared, rowMapper } from "@share-broker/service-kit";
 import { param, sql } from "drizzle-orm";
 import type { AuditEntry, AuditLog } from "../audit/audit-log.js";
 import type { Database, Executor } from "../db/database.js";
 import { shares } from "../db/schema/index.js";
 import { shareAuditContext } from "./share-audit-context.js";
-import { OPEN_SHARE_STATUSES } from "./share-status.js";
 
 /**
  * The dispatcher's statements. Each covers a whole batch of shares in one round trip: throughput
@@ -104,7 +104,7 @@ export async function recordMints(
              updated_at = now()
       from input i
       where s.share_id = i.share_id
-        and ${amongIdsInStates(sql`s.share_id`, ids, sql`s.status`, OPEN_SHARE_STATUSES)}
+        and ${amongIdsInStates(sql`s.share_id`, ids, sql`s.status`, OPEN_SHARE_STATES)}
       returning s.share_id),
     gone as (
       delete from share_dispatches

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { PartnerRegistry } from "@share-broker/channel";
+import { isOpenShareState } from "@share-broker/contracts";
 import { type DiditClient, DiditError, decodeShareTokenClaims, shareTokenId } from "@share-broker/didit";
 import { type Clock, DrainLoop, failpoint, type Logger } from "@share-broker/service-kit";
 import { and, eq, inArray, sql } from "drizzle-orm";
@@ -18,7 +19,6 @@ import {
   type ShareRow,
 } from "./dispatch-statements.js";
 import { shareAuditContext } from "./share-audit-context.js";
-import { isOpenShareStatus } from "./share-status.js";
 
 export interface DispatcherOptions {
   concurrency: number;
@@ -96,7 +96,7 @@ export class ShareDispatcher {
   /** Mints the share's token, or settles a share that cannot go out (gone, cancelled, failed, to retry). */
   async #mint(claimed: Claimed): Promise<MintedShare | undefined> {
     const { share, consent } = claimed;
-    if (!share || !consent || !isOpenShareStatus(share.status)) {
+    if (!share || !consent || !isOpenShareState(share.status)) {
       await this.deps.db.delete(shareDispatches).where(eq(shareDispatches.shareId, claimed.shareId));
       return undefined;
     }

@@ -1,54 +1,13 @@
+import type { Share } from "@share-broker/contracts";
 import type { shares } from "../db/schema/index.js";
 
 type ShareRow = typeof shares.$inferSelect;
 
-export const SHARE_STATES = [
-  "accepted",
-  "minted",
-  "sent",
-  "imported",
-  "rejected",
-  "expired",
-  "failed",
-  "cancelled",
-] as const;
-export const TERMINAL_SHARE_STATES = ["imported", "rejected", "expired", "failed", "cancelled"] as const;
-
-export function isTerminalShareState(status: string): boolean {
-  return (TERMINAL_SHARE_STATES as readonly string[]).includes(status);
-}
-
-const nullableString = { type: ["string", "null"] } as const;
-
-export const shareViewSchema = {
-  type: "object",
-  properties: {
-    share_id: { type: "string" },
-    status: { type: "string" },
-    audience: { type: "string" },
-    purpose: { type: "string" },
-    scope: { type: "string" },
-    consent_id: { type: "string" },
-    recipient_ref: nullableString,
-    reason: nullableString,
-    expires_at: nullableString,
-    created_at: { type: "string" },
-    updated_at: { type: "string" },
-    import: {
-      type: ["object", "null"],
-      properties: {
-        status: { type: "string" },
-        session_status: nullableString,
-        reason: nullableString,
-        at: nullableString,
-      },
-    },
-  },
-} as const;
-
-export function shareView(row: ShareRow) {
+/** A share row as the API answers it (the `Share` contract). */
+export function shareView(row: ShareRow): Share {
   return {
     share_id: row.shareId,
+    user_id: row.userId,
     status: row.status,
     audience: row.audience,
     purpose: row.purpose,

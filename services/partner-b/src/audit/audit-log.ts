@@ -1,9 +1,10 @@
+import type { PartnerBAuditAction } from "@share-broker/contracts";
 import { type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../db/database.js";
 import { auditEvents } from "../db/schema/index.js";
 
 export interface AuditEntry {
-  action: string;
+  action: PartnerBAuditAction;
   outcome: string;
   /** The sharer's pseudonym of the user, from the envelope. */
   userPseudonym?: string | null;
@@ -52,7 +53,10 @@ export class AuditLog {
    * event, and an effect and its event commit together in one statement. `outcome` is one value for
    * every row, or SQL over the source's columns when it differs per row.
    */
-  recordPerImportRow(source: string, event: { action: string; outcome: string | SQL; details: SQL }): SQL {
+  recordPerImportRow(
+    source: string,
+    event: { action: PartnerBAuditAction; outcome: string | SQL; details: SQL },
+  ): SQL {
     const outcome = typeof event.outcome === "string" ? sql`${event.outcome}::text` : event.outcome;
     return sql`insert into audit_events
         (action, outcome, user_pseudonym, source_partner, purpose, scope, share_id, import_id,

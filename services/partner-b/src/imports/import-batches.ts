@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { OPEN_IMPORT_STATES } from "@share-broker/contracts";
 import { amongIdsInStates, columnsOf, executePrepared, rowMapper } from "@share-broker/service-kit";
 import { param, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
@@ -6,7 +7,7 @@ import { channelJobId } from "../channel/job-ids.js";
 import type { Database } from "../db/database.js";
 import { imports } from "../db/schema/index.js";
 import { enqueueResultsPerRow } from "../results/result-outbox.js";
-import { type ImportRow, OPEN_IMPORT_STATES } from "./import-row.js";
+import type { ImportRow } from "./import-row.js";
 import type { ImportedCopy, ImportKey, Lease, ReceivedOffer } from "./import-store.js";
 
 /**

@@ -1,10 +1,10 @@
+import { OPEN_IMPORT_STATES } from "@share-broker/contracts";
 import { type DiditClient, DiditError } from "@share-broker/didit";
 import { type Logger, PeriodicTask } from "@share-broker/service-kit";
 import { and, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { Database } from "../db/database.js";
 import { imports } from "../db/schema/index.js";
 import { findImportedCopy } from "./find-imported-copy.js";
-import { OPEN_IMPORT_STATES } from "./import-row.js";
 import type { ImportStore } from "./import-store.js";
 
 export interface ImportReconcilerOptions {

@@ -1,3 +1,5 @@
+import type { PartnerBAuditAction } from "@share-broker/contracts";
+import { isTerminalImportState, OPEN_IMPORT_STATES } from "@share-broker/contracts";
 import { columnsOf, executePrepared, GroupCommit, rowMapper } from "@share-broker/service-kit";
 import { and, eq, inArray, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
@@ -12,12 +14,7 @@ import {
   type PendingReceipt,
   receiveNewOffers,
 } from "./import-batches.js";
-import {
-  type ImportRow,
-  importAuditContext,
-  isTerminalImportState,
-  OPEN_IMPORT_STATES,
-} from "./import-row.js";
+import { type ImportRow, importAuditContext } from "./import-row.js";
 
 /** What partner-b learnt from an opened share offer; the token itself lives only in memory. */
 export interface ReceivedOffer {
@@ -132,7 +129,7 @@ export class ImportStore {
       if (!isTerminalImportState(existing.status)) return { kind: "open", row: existing };
       const context = {
         ...importAuditContext(existing),
-        action: "import.replayed",
+        action: "import.replayed" as const,
         details: { job_id: jobId, same_token: existing.tokenHash === offer.tokenHash },
       };
       const resend = !(await hasPendingResult(tx, existing.importId));
@@ -291,7 +288,7 @@ export class ImportStore {
     name: string,
     key: ImportKey,
     changes: SQL,
-    event: { action: string; outcome: string; details: SQL },
+    event: { action: PartnerBAuditAction; outcome: string; details: SQL },
   ): Promise<ImportRow | undefined> {
     const now = new Date();
     const rows = await executePrepared(

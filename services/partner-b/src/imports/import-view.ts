@@ -1,53 +1,10 @@
+import type { Import } from "@share-broker/contracts";
 import type { ImportRow } from "./import-row.js";
-
-const nullableString = { type: ["string", "null"] } as const;
-
-export const importViewSchema = {
-  type: "object",
-  properties: {
-    import_id: { type: "string" },
-    share_id: { type: "string" },
-    source: { type: "string" },
-    status: { type: "string" },
-    reason: nullableString,
-    vendor_data: { type: "string" },
-    recipient_ref: nullableString,
-    user_pseudonym: nullableString,
-    purpose: nullableString,
-    scope: nullableString,
-    session_kind: nullableString,
-    token_id: { type: "string" },
-    token_expires_at: { type: "string" },
-    policy: {
-      type: ["object", "null"],
-      properties: {
-        version: nullableString,
-        workflow_id: nullableString,
-        trust_review: { type: ["boolean", "null"] },
-      },
-    },
-    didit: {
-      type: ["object", "null"],
-      properties: {
-        session_id: { type: "string" },
-        status: nullableString,
-        shared_from_session: nullableString,
-      },
-    },
-    review: {
-      type: ["object", "null"],
-      properties: { decision: { type: "string" }, requested_at: nullableString },
-    },
-    attempts: { type: "integer" },
-    received_at: { type: "string" },
-    decided_at: nullableString,
-    updated_at: { type: "string" },
-  },
-} as const;
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
-export function importView(row: ImportRow) {
+/** An import row as the API answers it (the `Import` contract). */
+export function importView(row: ImportRow): Import {
   return {
     import_id: row.importId,
     share_id: row.shareId,

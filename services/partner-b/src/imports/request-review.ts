@@ -1,3 +1,4 @@
+import type { ReviewDecision } from "@share-broker/contracts";
 import { type DiditClient, SessionStatus, upstreamFailureAnswer } from "@share-broker/didit";
 import { AppError, answerError } from "@share-broker/service-kit";
 import { and, eq, isNull, lt, or, sql } from "drizzle-orm";
@@ -5,8 +6,6 @@ import type { AuditLog } from "../audit/audit-log.js";
 import type { Database } from "../db/database.js";
 import { imports } from "../db/schema/index.js";
 import { type ImportRow, importAuditContext } from "./import-row.js";
-
-export type ReviewDecision = "Approved" | "Declined";
 
 /** How long a review request blocks another one while Didit's answer (the webhook) is awaited. */
 const REVIEW_PENDING_SECONDS = 60;

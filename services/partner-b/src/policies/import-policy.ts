@@ -1,40 +1,9 @@
 import { readFile } from "node:fs/promises";
-import { z } from "zod";
+import { importPolicySchema } from "@share-broker/contracts";
+import type { z } from "zod";
 
-const decisionSchema = z.object({
-  workflow_id: z.uuid(),
-  trust_review: z.boolean(),
-});
-
-const ruleSchema = decisionSchema.extend({
-  /** The sharing partner's id, as in the partner registry. */
-  source: z.string().min(1),
-  /** The consent scope the offer carries, compared exactly (e.g. "kyc", "kyc+aml"). */
-  scope: z.string().min(1),
-});
-
-export const policyFileSchema = z
-  .object({
-    version: z.string().min(1).max(100),
-    description: z.string().optional(),
-    /** What applies when no rule matches; null refuses offers without a rule. */
-    default: decisionSchema.nullable(),
-    rules: z.array(ruleSchema),
-  })
-  .superRefine((file, ctx) => {
-    const seen = new Set<string>();
-    for (const [index, rule] of file.rules.entries()) {
-      const key = JSON.stringify([rule.source, rule.scope]);
-      if (seen.has(key)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["rules", index],
-          message: `a second rule for source "${rule.source}" and scope "${rule.scope}"`,
-        });
-      }
-      seen.add(key);
-    }
-  });
+/** The policy file has the shape `GET /v1/policies` answers with. */
+export const policyFileSchema = importPolicySchema;
 
 export type PolicyFile = z.infer<typeof policyFileSchema>;
 

@@ -1,71 +1,16 @@
-import { AppError, errorBodySchema } from "@share-broker/service-kit";
+import { partnerB } from "@share-broker/contracts";
+import { AppError, typedRoutes } from "@share-broker/service-kit";
 import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import type { FastifyInstance } from "fastify";
 import type { PartnerBContext } from "../context.js";
 import { auditEvents } from "../db/schema/index.js";
 
-const nullable = { type: ["string", "null"] } as const;
-
 /** `GET /v1/audit`: append-only events, newest first, with an opaque cursor. */
 export async function auditRoutes(app: FastifyInstance, ctx: PartnerBContext): Promise<void> {
-  app.get(
-    "/v1/audit",
-    {
-      schema: {
-        querystring: {
-          type: "object",
-          additionalProperties: false,
-          properties: {
-            user_pseudonym: { type: "string", minLength: 1, maxLength: 256 },
-            share_id: { type: "string", minLength: 1, maxLength: 128 },
-            import_id: { type: "string", format: "uuid" },
-            action: { type: "string", minLength: 1, maxLength: 100 },
-            cursor: { type: "string", pattern: "^[0-9]{1,19}$" },
-            limit: { type: "integer", minimum: 1, maximum: 500, default: 50 },
-          },
-        },
-        response: {
-          200: {
-            type: "object",
-            properties: {
-              events: {
-                type: "array",
-                items: {
-                  type: "object",
-                  properties: {
-                    id: { type: "string" },
-                    occurred_at: { type: "string" },
-                    action: { type: "string" },
-                    outcome: { type: "string" },
-                    user_pseudonym: nullable,
-                    source_partner: nullable,
-                    purpose: nullable,
-                    scope: nullable,
-                    share_id: nullable,
-                    import_id: nullable,
-                    token_id: nullable,
-                    token_expires_at: nullable,
-                    request_id: nullable,
-                    details: { type: "object", additionalProperties: true },
-                  },
-                },
-              },
-              next_cursor: nullable,
-            },
-          },
-          "4xx": errorBodySchema,
-        },
-      },
-    },
-    async (request) => {
-      const query = request.query as {
-        user_pseudonym?: string;
-        share_id?: string;
-        import_id?: string;
-        action?: string;
-        cursor?: string;
-        limit: number;
-      };
+  typedRoutes(app).route({
+    ...partnerB.listAudit,
+    handler: async (request) => {
+      const query = request.query;
       const filters: SQL[] = [];
       if (query.user_pseudonym) filters.push(eq(auditEvents.userPseudonym, query.user_pseudonym));
       if (query.share_id) filters.push(eq(auditEvents.shareId, query.share_id));
@@ -103,5 +48,5 @@ export async function auditRoutes(app: FastifyInstance, ctx: PartnerBContext): P
         next_cursor: rows.length > query.limit ? (page.at(-1)?.id.toString() ?? null) : null,
       };
     },
-  );
+  });
 }

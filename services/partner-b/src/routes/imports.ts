@@ -1,59 +1,19 @@
-import { AppError, errorBodySchema } from "@share-broker/service-kit";
+import { partnerB } from "@share-broker/contracts";
+import { AppError, typedRoutes } from "@share-broker/service-kit";
 import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import type { FastifyInstance } from "fastify";
 import type { PartnerBContext } from "../context.js";
 import { imports } from "../db/schema/index.js";
-import { IMPORT_STATES } from "../imports/import-row.js";
-import { importView, importViewSchema } from "../imports/import-view.js";
-import { type ReviewDecision, requestReview } from "../imports/request-review.js";
-
-const idParams = {
-  type: "object",
-  required: ["id"],
-  properties: { id: { type: "string", format: "uuid" } },
-} as const;
-
-interface ListQuery {
-  vendor_data?: string;
-  source?: string;
-  status?: string;
-  share_id?: string;
-  cursor?: string;
-  limit: number;
-}
+import { importView } from "../imports/import-view.js";
+import { requestReview } from "../imports/request-review.js";
 
 /** `/v1/imports`: what partner-b imported, and compliance reviews of what landed "In Review". */
 export async function importRoutes(app: FastifyInstance, ctx: PartnerBContext): Promise<void> {
-  app.get(
-    "/v1/imports",
-    {
-      schema: {
-        querystring: {
-          type: "object",
-          additionalProperties: false,
-          properties: {
-            vendor_data: { type: "string", minLength: 1, maxLength: 1000 },
-            source: { type: "string", minLength: 1, maxLength: 128 },
-            status: { type: "string", enum: [...IMPORT_STATES] },
-            share_id: { type: "string", minLength: 1, maxLength: 128 },
-            cursor: { type: "string", pattern: "^[0-9]{1,19}$" },
-            limit: { type: "integer", minimum: 1, maximum: 200, default: 50 },
-          },
-        },
-        response: {
-          200: {
-            type: "object",
-            properties: {
-              imports: { type: "array", items: importViewSchema },
-              next_cursor: { type: ["string", "null"] },
-            },
-          },
-          "4xx": errorBodySchema,
-        },
-      },
-    },
-    async (request) => {
-      const query = request.query as ListQuery;
+  const routes = typedRoutes(app);
+  routes.route({
+    ...partnerB.listImports,
+    handler: async (request) => {
+      const query = request.query;
       const filters: SQL[] = [];
       if (query.vendor_data) filters.push(eq(imports.vendorData, query.vendor_data));
       if (query.source) filters.push(eq(imports.sourcePartner, query.source));
@@ -76,50 +36,23 @@ export async function importRoutes(app: FastifyInstance, ctx: PartnerBContext): 
         next_cursor: rows.length > query.limit ? (page.at(-1)?.seq.toString() ?? null) : null,
       };
     },
-  );
+  });
 
-  app.get(
-    "/v1/imports/:id",
-    { schema: { params: idParams, response: { 200: importViewSchema, "4xx": errorBodySchema } } },
-    async (request) => {
-      const { id } = request.params as { id: string };
+  routes.route({
+    ...partnerB.getImport,
+    handler: async (request) => {
+      const { id } = request.params;
       const [row] = await ctx.db.select().from(imports).where(eq(imports.importId, id));
       if (!row) throw new AppError(404, "import_not_found", "No import with this id.");
       return importView(row);
     },
-  );
+  });
 
-  app.post(
-    "/v1/imports/:id/review",
-    {
-      schema: {
-        params: idParams,
-        body: {
-          type: "object",
-          required: ["decision"],
-          additionalProperties: false,
-          properties: {
-            decision: { type: "string", enum: ["Approved", "Declined"] },
-            comment: { type: "string", minLength: 1, maxLength: 2000 },
-          },
-        },
-        response: {
-          202: {
-            type: "object",
-            properties: {
-              import_id: { type: "string" },
-              decision: { type: "string" },
-              didit_status: { type: "string" },
-            },
-          },
-          "4xx": errorBodySchema,
-          "5xx": errorBodySchema,
-        },
-      },
-    },
-    async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const body = request.body as { decision: ReviewDecision; comment?: string };
+  routes.route({
+    ...partnerB.reviewImport,
+    handler: async (request, reply) => {
+      const { id } = request.params;
+      const body = request.body;
       const row = await requestReview(ctx.db, ctx.didit, ctx.audit, {
         importId: id,
         decision: body.decision,
@@ -133,5 +66,5 @@ export async function importRoutes(app: FastifyInstance, ctx: PartnerBContext): 
       // The decided status arrives by webhook; until then Didit's status is still In Review.
       return reply.code(202).send({ import_id: id, decision: body.decision, didit_status: row.diditStatus });
     },
-  );
+  });
 }

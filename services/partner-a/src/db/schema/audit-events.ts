@@ -1,3 +1,4 @@
+import type { PartnerAAuditAction } from "@share-broker/contracts";
 import { bigserial, index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 /** Append-only audit trail (DESIGN.md §4): never updated; only the retention job deletes. */
@@ -6,7 +7,7 @@ export const auditEvents = pgTable(
   {
     id: bigserial("id", { mode: "bigint" }).primaryKey(),
     occurredAt: timestamp("occurred_at", { withTimezone: true }).notNull().defaultNow(),
-    action: text("action").notNull(),
+    action: text("action").$type<PartnerAAuditAction>().notNull(),
     userPseudonym: text("user_pseudonym"),
     audience: text("audience"),
     purpose: text("purpose"),

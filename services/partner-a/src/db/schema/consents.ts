@@ -1,3 +1,4 @@
+import type { Purpose, Scope } from "@share-broker/contracts";
 import { index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 /** A user's explicit consent: who, to whom, why, what, until when, with what evidence. */
@@ -10,8 +11,8 @@ export const consents = pgTable(
     // same statement that accepts it. Null on consents granted before it was kept.
     userPseudonym: text("user_pseudonym"),
     audience: text("audience").notNull(),
-    purpose: text("purpose").notNull(),
-    scope: text("scope").notNull(),
+    purpose: text("purpose").$type<Purpose>().notNull(),
+    scope: text("scope").$type<Scope>().notNull(),
     evidence: jsonb("evidence").notNull().default({}),
     grantedAt: timestamp("granted_at", { withTimezone: true }).notNull().defaultNow(),
     expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),

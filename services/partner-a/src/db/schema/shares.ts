@@ -1,4 +1,7 @@
-import { index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { type Purpose, type Scope, SHARE_STATES, type ShareState } from "@share-broker/contracts";
+import { oneOf } from "@share-broker/service-kit";
+import { sql } from "drizzle-orm";
+import { check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 /**
  * A share: accepted → minted → sent → imported | rejected | expired | failed | cancelled.
@@ -14,11 +17,11 @@ export const shares = pgTable(
     userPseudonym: text("user_pseudonym"),
     sessionId: uuid("session_id").notNull(),
     audience: text("audience").notNull(),
-    purpose: text("purpose").notNull(),
-    scope: text("scope").notNull(),
+    purpose: text("purpose").$type<Purpose>().notNull(),
+    scope: text("scope").$type<Scope>().notNull(),
     recipientRef: text("recipient_ref"),
     ttlSeconds: integer("ttl_seconds").notNull(),
-    status: text("status").notNull(),
+    status: text("status").$type<ShareState>().notNull(),
     reason: text("reason"),
     tokenHash: text("token_hash"),
     tokenId: text("token_id"),
@@ -40,6 +43,7 @@ export const shares = pgTable(
     uniqueIndex("shares_idempotency_key_idx").on(table.idempotencyKey),
     index("shares_consent_idx").on(table.consentId),
     index("shares_status_idx").on(table.status),
+    check("shares_status_check", oneOf(table.status, SHARE_STATES)),
     // GET /v1/shares pages newest first by (created_at, share_id).
     index("shares_created_idx").on(table.createdAt, table.shareId),
   ],

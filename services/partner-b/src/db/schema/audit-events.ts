@@ -1,3 +1,4 @@
+import type { PartnerBAuditAction } from "@share-broker/contracts";
 import { bigserial, index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 /** Append-only audit trail (DESIGN.md §4): never updated; only the retention job deletes. */
@@ -6,7 +7,7 @@ export const auditEvents = pgTable(
   {
     id: bigserial("id", { mode: "bigint" }).primaryKey(),
     occurredAt: timestamp("occurred_at", { withTimezone: true }).notNull().defaultNow(),
-    action: text("action").notNull(),
+    action: text("action").$type<PartnerBAuditAction>().notNull(),
     // The sharer's pseudonym of the user, as the envelope carried it: partner-b never sees the user id.
     userPseudonym: text("user_pseudonym"),
     sourcePartner: text("source_partner"),

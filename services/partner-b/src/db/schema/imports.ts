@@ -1,6 +1,9 @@
+import { IMPORT_STATES, type ImportState, type ReviewDecision } from "@share-broker/contracts";
+import { oneOf } from "@share-broker/service-kit";
 import {
   bigserial,
   boolean,
+  check,
   index,
   integer,
   pgTable,
@@ -24,7 +27,7 @@ export const imports = pgTable(
     seq: bigserial("seq", { mode: "bigint" }).notNull(),
     sourcePartner: text("source_partner").notNull(),
     shareId: text("share_id").notNull(),
-    status: text("status").notNull(),
+    status: text("status").$type<ImportState>().notNull(),
     reason: text("reason"),
     userPseudonym: text("user_pseudonym"),
     purpose: text("purpose"),
@@ -52,7 +55,7 @@ export const imports = pgTable(
     // The delivery (BullMQ job id) working on the import, and until when others must keep off.
     leaseOwner: text("lease_owner"),
     leasedUntil: timestamp("leased_until", { withTimezone: true }),
-    reviewDecision: text("review_decision"),
+    reviewDecision: text("review_decision").$type<ReviewDecision>(),
     reviewRequestedAt: timestamp("review_requested_at", { withTimezone: true }),
     receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
     decidedAt: timestamp("decided_at", { withTimezone: true }),
@@ -64,5 +67,6 @@ export const imports = pgTable(
     uniqueIndex("imports_didit_session_idx").on(table.diditSessionId),
     index("imports_vendor_data_idx").on(table.vendorData),
     index("imports_status_idx").on(table.status),
+    check("imports_status_check", oneOf(table.status, IMPORT_STATES)),
   ],
 );

@@ -1,0 +1,41 @@
+/**
+ * Every audit action each partner records. `GET /v1/audit` answers with these; compliance tooling
+ * filters on them, so an action is never renamed.
+ */
+export const PARTNER_A_AUDIT_ACTIONS = [
+  "verification.created",
+  "verification.status_changed",
+  "consent.granted",
+  "consent.withdrawn",
+  "share.accepted",
+  "share.refused",
+  "share.minted",
+  "share.sent",
+  "share.redriven",
+  "share.redrive_scheduled",
+  "share.failed",
+  "share.cancelled",
+  "share.expired",
+  "share.result",
+  "share.result_late",
+  "share.result_ignored",
+  "share.result_rejected",
+  "result.dead_lettered",
+] as const;
+export type PartnerAAuditAction = (typeof PARTNER_A_AUDIT_ACTIONS)[number];
+
+export const PARTNER_B_AUDIT_ACTIONS = [
+  "import.received",
+  "import.replayed",
+  "import.imported",
+  "import.rejected",
+  "import.failed",
+  "import.retry_scheduled",
+  "import.session_status_changed",
+  "import.review_requested",
+  "import.review_failed",
+  "envelope.dead_lettered",
+  "result.sent",
+  "result.dead_lettered",
+] as const;
+export type PartnerBAuditAction = (typeof PARTNER_B_AUDIT_ACTIONS)[number];

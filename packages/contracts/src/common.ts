@@ -1,0 +1,48 @@
+import { z } from "zod";
+import { errorBodySchema } from "./errors.js";
+
+/** Any 8-4-4-4-12 hex id. Lenient on version bits, as ids minted elsewhere may be any version. */
+export const idSchema = z.guid();
+export const timestampSchema = z.iso.datetime().describe("RFC 3339 UTC timestamp.");
+export const nullableTimestamp = timestampSchema.nullable();
+
+/** `:id` path parameters. */
+export const idParamsSchema = z.strictObject({ id: idSchema });
+
+/** `limit` of a page: query strings are text, hence the coercion. */
+export function pageLimit(max: number) {
+  return z.coerce.number().int().min(1).max(max).default(50).describe(`Page size, 1 to ${max}.`);
+}
+
+/** A sequence cursor: the `next_cursor` of the previous page. */
+export const sequenceCursorSchema = z
+  .string()
+  .regex(/^[0-9]{1,19}$/)
+  .describe("The previous page's next_cursor.");
+export const nextCursorSchema = z
+  .string()
+  .nullable()
+  .describe("Pass as `cursor` for the next page; null on the last.");
+
+/** Error answers every operation declares. */
+export const clientErrors = { "4xx": errorBodySchema } as const;
+export const allErrors = { "4xx": errorBodySchema, "5xx": errorBodySchema } as const;
+
+/** An operation of a partner's HTTP API: what `fastify.route` needs besides the handler. */
+export interface Operation<Schema> {
+  readonly method: "GET" | "POST" | "DELETE";
+  readonly url: string;
+  readonly schema: Schema & {
+    readonly operationId: string;
+    readonly summary: string;
+    readonly tags: readonly string[];
+  };
+}
+
+export function operation<const Schema>(
+  method: Operation<Schema>["method"],
+  url: string,
+  schema: Operation<Schema>["schema"],
+): Operation<Schema> {
+  return { method, url, schema };
+}

@@ -1,0 +1,273 @@
+import { z } from "zod";
+import { PARTNER_B_AUDIT_ACTIONS } from "./audit.js";
+import {
+  allErrors,
+  clientErrors,
+  idParamsSchema,
+  idSchema,
+  nextCursorSchema,
+  nullableTimestamp,
+  operation,
+  pageLimit,
+  sequenceCursorSchema,
+  timestampSchema,
+} from "./common.js";
+import { IMPORT_STATES } from "./states.js";
+
+/** partner-b, the recipient: imports shared verifications under its own policy. */
+
+export const REVIEW_DECISIONS = ["Approved", "Declined"] as const;
+export type ReviewDecision = (typeof REVIEW_DECISIONS)[number];
+
+const EXAMPLE_IMPORT = "5e4d3c2b-1a09-4876-9543-210fedcba987";
+const EXAMPLE_SHARE = "0b6f3a52-9d1e-4c7a-8e25-3f4a5b6c7d8e";
+const EXAMPLE_WORKFLOW = "8c1e5f4a-2b3d-4c6e-9f70-1a2b3c4d5e6f";
+const EXAMPLE_TIME = "2026-12-05T10:00:01.000Z";
+
+// Imports ---------------------------------------------------------------------------------------
+
+export const importSchema = z
+  .object({
+    import_id: idSchema,
+    share_id: z.string(),
+    source: z.string().describe("The sharing partner's id."),
+    status: z.enum(IMPORT_STATES),
+    reason: z.string().nullable(),
+    vendor_data: z.string().describe("partner-b's own reference of the imported user."),
+    recipient_ref: z.string().nullable(),
+    user_pseudonym: z.string().nullable(),
+    purpose: z.string().nullable(),
+    scope: z.string().nullable(),
+    session_kind: z.string().nullable(),
+    token_id: z.string(),
+    token_expires_at: timestampSchema,
+    policy: z
+      .object({
+        version: z.string().nullable(),
+        workflow_id: z.string().nullable(),
+        trust_review: z.boolean().nullable(),
+      })
+      .nullable(),
+    didit: z
+      .object({
+        session_id: z.string(),
+        status: z.string().nullable(),
+        shared_from_session: z.string().nullable(),
+      })
+      .nullable(),
+    review: z.object({ decision: z.enum(REVIEW_DECISIONS), requested_at: nullableTimestamp }).nullable(),
+    attempts: z.number().int(),
+    received_at: timestampSchema,
+    decided_at: nullableTimestamp,
+    updated_at: timestampSchema,
+  })
+  .meta({
+    id: "Import",
+    examples: [
+      {
+        import_id: EXAMPLE_IMPORT,
+        share_id: EXAMPLE_SHARE,
+        source: "partner-a",
+        status: "imported",
+        reason: null,
+        vendor_data: "partner-a:applicant-9",
+        recipient_ref: "applicant-9",
+        user_pseudonym: "p_3f9a1c",
+        purpose: "onboarding",
+        scope: "kyc",
+        session_kind: "user",
+        token_id: "tok_5f2a",
+        token_expires_at: "2026-12-05T10:15:00.000Z",
+        policy: { version: "2026-12", workflow_id: EXAMPLE_WORKFLOW, trust_review: true },
+        didit: {
+          session_id: "22222222-3333-4444-8555-666666666666",
+          status: "Approved",
+          shared_from_session: null,
+        },
+        review: null,
+        attempts: 1,
+        received_at: EXAMPLE_TIME,
+        decided_at: "2026-12-05T10:00:02.000Z",
+        updated_at: "2026-12-05T10:00:02.000Z",
+      },
+    ],
+  });
+
+export const listImportsQuery = z.strictObject({
+  vendor_data: z.string().min(1).max(1000).optional(),
+  source: z.string().min(1).max(128).optional(),
+  status: z.enum(IMPORT_STATES).optional(),
+  share_id: z.string().min(1).max(128).optional(),
+  cursor: sequenceCursorSchema.optional(),
+  limit: pageLimit(200),
+});
+
+export const importListSchema = z
+  .object({ imports: z.array(importSchema), next_cursor: nextCursorSchema })
+  .meta({ id: "ImportList", examples: [{ imports: [], next_cursor: null }] });
+
+export const reviewBody = z
+  .strictObject({ decision: z.enum(REVIEW_DECISIONS), comment: z.string().min(1).max(2000).optional() })
+  .meta({ examples: [{ decision: "Approved", comment: "Documents checked by compliance." }] });
+
+export const reviewAcceptedSchema = z
+  .object({
+    import_id: idSchema,
+    decision: z.enum(REVIEW_DECISIONS),
+    didit_status: z.string().nullable().describe("Didit's status now; the decided one arrives by webhook."),
+  })
+  .meta({
+    id: "ReviewAccepted",
+    examples: [{ import_id: EXAMPLE_IMPORT, decision: "Approved", didit_status: "In Review" }],
+  });
+
+// Policy ----------------------------------------------------------------------------------------
+
+const policyDecisionSchema = z.object({ workflow_id: z.uuid(), trust_review: z.boolean() });
+
+/** partner-b's import policy: its policy file, and the answer of `GET /v1/policies`. */
+export const importPolicySchema = z
+  .object({
+    version: z.string().min(1).max(100),
+    description: z.string().optional(),
+    default: policyDecisionSchema.nullable().describe("What applies when no rule matches; null refuses."),
+    rules: z.array(
+      policyDecisionSchema.extend({
+        source: z.string().min(1).describe("The sharing partner's id, as in the partner registry."),
+        scope: z
+          .string()
+          .min(1)
+          .describe('The consent scope the offer carries, compared exactly ("kyc", "kyc+aml").'),
+      }),
+    ),
+  })
+  .superRefine((file, ctx) => {
+    const seen = new Set<string>();
+    for (const [index, rule] of file.rules.entries()) {
+      const key = JSON.stringify([rule.source, rule.scope]);
+      if (seen.has(key)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["rules", index],
+          message: `a second rule for source "${rule.source}" and scope "${rule.scope}"`,
+        });
+      }
+      seen.add(key);
+    }
+  })
+  .meta({
+    id: "ImportPolicy",
+    examples: [
+      {
+        version: "2026-12",
+        description: "Trust partner-a's KYC reviews; review everything else.",
+        default: null,
+        rules: [{ source: "partner-a", scope: "kyc", workflow_id: EXAMPLE_WORKFLOW, trust_review: true }],
+      },
+    ],
+  });
+
+// Audit -----------------------------------------------------------------------------------------
+
+export const partnerBAuditQuery = z.strictObject({
+  user_pseudonym: z.string().min(1).max(256).optional(),
+  share_id: z.string().min(1).max(128).optional(),
+  import_id: idSchema.optional(),
+  action: z.enum(PARTNER_B_AUDIT_ACTIONS).optional(),
+  cursor: sequenceCursorSchema.optional(),
+  limit: pageLimit(500),
+});
+
+const nullableText = z.string().nullable();
+
+export const partnerBAuditEventSchema = z.object({
+  id: z.string(),
+  occurred_at: timestampSchema,
+  action: z.enum(PARTNER_B_AUDIT_ACTIONS),
+  outcome: z.string(),
+  user_pseudonym: nullableText,
+  source_partner: nullableText,
+  purpose: nullableText,
+  scope: nullableText,
+  share_id: nullableText,
+  import_id: nullableText,
+  token_id: nullableText,
+  token_expires_at: nullableTimestamp,
+  request_id: nullableText,
+  details: z.record(z.string(), z.unknown()),
+});
+
+export const partnerBAuditPageSchema = z
+  .object({ events: z.array(partnerBAuditEventSchema), next_cursor: nextCursorSchema })
+  .meta({
+    id: "PartnerBAuditPage",
+    examples: [
+      {
+        events: [
+          {
+            id: "7",
+            occurred_at: EXAMPLE_TIME,
+            action: "import.imported",
+            outcome: "Approved",
+            user_pseudonym: "p_3f9a1c",
+            source_partner: "partner-a",
+            purpose: "onboarding",
+            scope: "kyc",
+            share_id: EXAMPLE_SHARE,
+            import_id: EXAMPLE_IMPORT,
+            token_id: "tok_5f2a",
+            token_expires_at: "2026-12-05T10:15:00.000Z",
+            request_id: null,
+            details: {},
+          },
+        ],
+        next_cursor: null,
+      },
+    ],
+  });
+
+// Operations ------------------------------------------------------------------------------------
+
+export const partnerB = {
+  listImports: operation("GET", "/v1/imports", {
+    operationId: "listImports",
+    summary: "Imports, newest first",
+    tags: ["imports"],
+    querystring: listImportsQuery,
+    response: { 200: importListSchema, ...clientErrors },
+  }),
+  getImport: operation("GET", "/v1/imports/:id", {
+    operationId: "getImport",
+    summary: "An import",
+    tags: ["imports"],
+    params: idParamsSchema,
+    response: { 200: importSchema, ...clientErrors },
+  }),
+  reviewImport: operation("POST", "/v1/imports/:id/review", {
+    operationId: "reviewImport",
+    summary: "Send a compliance decision on an import that landed In Review",
+    tags: ["imports"],
+    params: idParamsSchema,
+    body: reviewBody,
+    response: { 202: reviewAcceptedSchema, ...allErrors },
+  }),
+  getPolicy: operation("GET", "/v1/policies", {
+    operationId: "getImportPolicy",
+    summary: "The import policy in force",
+    tags: ["policies"],
+    response: { 200: importPolicySchema },
+  }),
+  listAudit: operation("GET", "/v1/audit", {
+    operationId: "listAuditEvents",
+    summary: "Audit events, newest first",
+    tags: ["audit"],
+    querystring: partnerBAuditQuery,
+    response: { 200: partnerBAuditPageSchema, ...clientErrors },
+  }),
+} as const;
+
+export type Import = z.infer<typeof importSchema>;
+export type ImportList = z.infer<typeof importListSchema>;
+export type ImportPolicy = z.infer<typeof importPolicySchema>;
+export type PartnerBAuditPage = z.infer<typeof partnerBAuditPageSchema>;
+export type ReviewAccepted = z.infer<typeof reviewAcceptedSchema>;

@@ -1,0 +1,1 @@
+ALTER TABLE "shares" ADD CONSTRAINT "shares_status_check" CHECK ("shares"."status" in ('accepted', 'minted', 'sent', 'imported', 'rejected', 'expired', 'failed', 'cancelled'));

@@ -1,0 +1,1 @@
+ALTER TABLE "imports" ADD CONSTRAINT "imports_status_check" CHECK ("imports"."status" in ('received', 'importing', 'imported', 'rejected', 'failed'));
