@@ -6,7 +6,7 @@ import { ApiKeyVerifier, bearerToken, requireApiKey } from "./auth.js";
 import { AppError, ErrorCode, handleError } from "./errors.js";
 import { installHealthRoutes, type ReadinessCheck } from "./health.js";
 import type { Logger } from "./logger.js";
-import { installMetrics } from "./metrics.js";
+import { createMetricsRegistry, installMetrics } from "./metrics.js";
 import { REQUEST_ID_HEADER, requestIdFor } from "./request-id.js";
 
 declare module "fastify" {
@@ -32,6 +32,8 @@ export interface AppOptions {
   bodyLimitBytes?: number;
   /** Custom check for routes that use another credential (the sandbox's x-api-key routes). */
   authenticate?: "bearer" | "none";
+  /** From createMetricsRegistry, when the service counts into it before the app exists; else the app makes its own. */
+  metricsRegistry?: Registry;
 }
 
 function rateLimitKey(request: { headers: Record<string, unknown>; ip: string }): string {
@@ -102,6 +104,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   installHealthRoutes(app, options.readiness ?? {}, () => app.shuttingDown);
-  app.decorate("metricsRegistry", installMetrics(app, options.service));
+  const metricsRegistry = options.metricsRegistry ?? createMetricsRegistry(options.service);
+  installMetrics(app, metricsRegistry);
+  app.decorate("metricsRegistry", metricsRegistry);
   return app;
 }

@@ -36,6 +36,7 @@ export {
   redactDeep,
   secretScrubbingStream,
 } from "./logger.js";
+export { createMetricsRegistry } from "./metrics.js";
 export { executePrepared } from "./prepared-statements.js";
 export { type RawBodyRouteOptions, registerRawBodyRoute } from "./raw-body-route.js";
 export { columnsOf, rowMapper } from "./raw-rows.js";
