@@ -2,6 +2,12 @@ export { type AppOptions, createApp } from "./app.js";
 export { AuditRetention } from "./audit-retention.js";
 export { ApiKeyVerifier, bearerToken, requireApiKey } from "./auth.js";
 export { DrainLoop, PeriodicTask } from "./background.js";
+export {
+  BATCH_FALLBACKS_METRIC,
+  type BatchCatalog,
+  BatchFallbacks,
+  safeErrorFields,
+} from "./batch-fallbacks.js";
 export { amongIdsInStates } from "./batch-lookup.js";
 export { type Clock, systemClock } from "./clock.js";
 export { baseServiceEnv, ConfigError, env, loadConfig, loadConfigOrExit } from "./config.js";
@@ -26,7 +32,7 @@ export {
   toAppError,
 } from "./errors.js";
 export { failpoint } from "./failpoints.js";
-export { GroupCommit } from "./group-commit.js";
+export { GroupCommit, GroupCommitMismatch } from "./group-commit.js";
 export type { ReadinessCheck } from "./health.js";
 export {
   createLogger,

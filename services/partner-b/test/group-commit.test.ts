@@ -82,7 +82,7 @@ function copyOf(offer: ReceivedOffer, status = "Approved"): ImportedCopy {
  * knows which items share a batch.
  */
 function oneAtATimeStore(): ImportStore {
-  return new ImportStore(b.db, new AuditLog(), { maxBatch: 64, maxInFlight: 1 });
+  return new ImportStore(b.db, new AuditLog(), b.recorded.fallbacks, { maxBatch: 64, maxInFlight: 1 });
 }
 
 async function auditOf(shareId: string) {

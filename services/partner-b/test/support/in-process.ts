@@ -6,6 +6,7 @@ import type { ResultsChannel } from "../../src/channel/results-channel.js";
 import * as schema from "../../src/db/schema/index.js";
 import { ImportStore } from "../../src/imports/import-store.js";
 import { ResultSender } from "../../src/results/result-sender.js";
+import { recordedFallbacks } from "./fallbacks.js";
 import { MIGRATIONS_FOLDER } from "./processes.js";
 
 /** A statement as sent: its text, and its name when it ran as a named prepared statement. */
@@ -80,7 +81,8 @@ export async function inProcessPartnerB() {
   const reader = createPgPool(database.url, { max: 1 });
   const db = createDrizzle(pool, schema);
   const audit = new AuditLog();
-  const store = new ImportStore(db, audit);
+  const recorded = recordedFallbacks();
+  const store = new ImportStore(db, audit, recorded.fallbacks);
   const sent: SentResult[] = [];
   // While held, sends wait here: a test can act between a sender's claim and its mark.
   let held: { gate: Promise<void>; waiting: number } | undefined;
@@ -102,14 +104,20 @@ export async function inProcessPartnerB() {
     },
   } as unknown as ResultsChannel;
   const logger = createLogger({ service: "partner-b-test", level: "silent" });
-  const sender = new ResultSender(
-    { db, sealer, channel, audit, logger },
-    { batchSize: 10, leaseSeconds: 30, pollMs: 60_000, envelopeTtlSeconds: 3600 },
-  );
+  const newSender = (options: { leaseSeconds: number } = { leaseSeconds: 30 }) =>
+    new ResultSender(
+      { db, sealer, channel, audit, logger, fallbacks: recorded.fallbacks },
+      { batchSize: 10, leaseSeconds: options.leaseSeconds, pollMs: 60_000, envelopeTtlSeconds: 3600 },
+    );
+  const sender = newSender();
   return {
     db,
     store,
     sender,
+    /** Another sender on the same database and queue, e.g. with a short lease. */
+    newSender,
+    /** What the store's and the senders' batch fallbacks counted and logged. */
+    recorded,
     sent,
     statements,
     /** Holds every send until the returned function is called. */
