@@ -86,8 +86,8 @@ export async function inProcessPartnerB() {
   const sent: SentResult[] = [];
   // While held, sends wait here: a test can act between a sender's claim and its mark.
   let held: { gate: Promise<void>; waiting: number } | undefined;
-  // Sends of these job ids fail, as when Redis or the partner's keys are unavailable.
-  const failing = new Set<string>();
+  // Sends of these job ids fail, as when Redis or the partner's keys are unavailable, with this message.
+  const failing = new Map<string, string>();
   const sealer: EnvelopeSealer = {
     seal: async (input) => JSON.stringify({ jti: input.jti, payload: input.payload }),
   };
@@ -97,7 +97,8 @@ export async function inProcessPartnerB() {
         held.waiting += 1;
         await held.gate;
       }
-      if (failing.has(jobId)) throw new Error(`results queue unavailable for ${jobId}`);
+      const failure = failing.get(jobId);
+      if (failure !== undefined) throw new Error(failure);
       const added = !sent.some((result) => result.jobId === jobId);
       if (added) sent.push({ partnerId, jobId, payload: JSON.parse(envelope).payload });
       return { added };
@@ -129,9 +130,9 @@ export async function inProcessPartnerB() {
         release();
       };
     },
-    /** Makes sends of these job ids fail until the returned function is called. */
-    failSends: (jobIds: string[]) => {
-      for (const jobId of jobIds) failing.add(jobId);
+    /** Makes sends of these job ids fail (with `message`, if given) until the returned function is called. */
+    failSends: (jobIds: string[], message?: string) => {
+      for (const jobId of jobIds) failing.set(jobId, message ?? `results queue unavailable for ${jobId}`);
       return () => {
         for (const jobId of jobIds) failing.delete(jobId);
       };
