@@ -6,7 +6,7 @@ import { ApiKeyVerifier, bearerToken, requireApiKey } from "./auth.js";
 import { AppError, ErrorCode, handleError } from "./errors.js";
 import { installHealthRoutes, type ReadinessCheck } from "./health.js";
 import type { Logger } from "./logger.js";
-import { installMetrics } from "./metrics.js";
+import { createMetricsRegistry, installMetrics } from "./metrics.js";
 import { installOpenApi, type OpenApiInfo } from "./openapi.js";
 import { REQUEST_ID_HEADER, requestIdFor } from "./request-id.js";
 import { installZodRoutes } from "./zod-routes.js";
@@ -36,6 +36,8 @@ export interface AppOptions {
   authenticate?: "bearer" | "none";
   /** Serve the OpenAPI document of the routes at /openapi.json and Swagger UI at /docs. */
   openapi?: OpenApiInfo;
+  /** From createMetricsRegistry, when the service counts into it before the app exists; else the app makes its own. */
+  metricsRegistry?: Registry;
 }
 
 function rateLimitKey(request: { headers: Record<string, unknown>; ip: string }): string {
@@ -110,6 +112,8 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   installHealthRoutes(app, options.readiness ?? {}, () => app.shuttingDown);
-  app.decorate("metricsRegistry", installMetrics(app, options.service));
+  const metricsRegistry = options.metricsRegistry ?? createMetricsRegistry(options.service);
+  installMetrics(app, metricsRegistry);
+  app.decorate("metricsRegistry", metricsRegistry);
   return app;
 }

@@ -5,13 +5,35 @@
  * at low load is unchanged.
  *
  * `write` gets the waiting items in arrival order and answers one output per item, in the same
- * order. If it throws, every call of that batch rejects with the error (callers fall back to their
- * one-at-a-time path, which reports the failure of their own item precisely).
+ * order. If it throws, the batch wrote nothing: `onFallback` hears of it once (so a broken batch
+ * statement is seen, not only felt as lost throughput), and each of its items takes `alone`, the
+ * one-at-a-time path, which answers (or fails) for its own item precisely.
  */
 interface Waiting<I, O> {
   item: I;
   resolve: (output: O) => void;
   reject: (error: unknown) => void;
+}
+
+export interface GroupCommitOptions<I, O> {
+  /** Most items per statement. */
+  maxBatch: number;
+  /** Statements in flight at once: more than one keeps a batch stuck on a row lock from holding up all. */
+  maxInFlight: number;
+  /** The path each item of a failed batch takes on its own. */
+  alone: (item: I) => Promise<O>;
+  /** Told once per failed batch, with the error and the batch's size (see BatchFallbacks.for). */
+  onFallback: (error: unknown, items: number) => void;
+}
+
+/** The write answered another number of outputs than it got items: a bug in the batch statement. */
+export class GroupCommitMismatch extends Error {
+  readonly code = "group_commit_mismatch";
+
+  constructor(outputs: number, items: number) {
+    super(`group commit: ${outputs} outputs for ${items} items`);
+    this.name = "GroupCommitMismatch";
+  }
 }
 
 export class GroupCommit<I, O> {
@@ -20,12 +42,7 @@ export class GroupCommit<I, O> {
 
   constructor(
     private readonly write: (items: I[]) => Promise<O[]>,
-    private readonly options: {
-      /** Most items per statement. */
-      maxBatch: number;
-      /** Statements in flight at once: more than one keeps a batch stuck on a row lock from holding up all. */
-      maxInFlight: number;
-    },
+    private readonly options: GroupCommitOptions<I, O>,
   ) {}
 
   submit(item: I): Promise<O> {
@@ -47,16 +64,26 @@ export class GroupCommit<I, O> {
   }
 
   async #run(batch: Waiting<I, O>[]): Promise<void> {
+    let outputs: O[];
     try {
-      const outputs = await this.write(batch.map((entry) => entry.item));
-      if (outputs.length !== batch.length) {
-        throw new Error(`group commit: ${outputs.length} outputs for ${batch.length} items`);
-      }
-      batch.forEach((entry, index) => {
-        entry.resolve(outputs[index] as O);
-      });
+      outputs = await this.write(batch.map((entry) => entry.item));
+      if (outputs.length !== batch.length) throw new GroupCommitMismatch(outputs.length, batch.length);
     } catch (error) {
-      for (const entry of batch) entry.reject(error);
+      // The items go their own way before the report, so nothing the report does can strand them;
+      // their statements run outside this batch's slot, so the next batch need not wait for them.
+      for (const entry of batch) this.#alone(entry);
+      this.options.onFallback(error, batch.length);
+      return;
     }
+    batch.forEach((entry, index) => {
+      entry.resolve(outputs[index] as O);
+    });
+  }
+
+  #alone(entry: Waiting<I, O>): void {
+    // A synchronous throw in `alone` becomes this item's rejection too.
+    Promise.resolve()
+      .then(() => this.options.alone(entry.item))
+      .then(entry.resolve, entry.reject);
   }
 }

@@ -2,6 +2,12 @@ export { type AppOptions, createApp } from "./app.js";
 export { AuditRetention } from "./audit-retention.js";
 export { ApiKeyVerifier, bearerToken, requireApiKey } from "./auth.js";
 export { DrainLoop, PeriodicTask } from "./background.js";
+export {
+  BATCH_FALLBACKS_METRIC,
+  type BatchCatalog,
+  BatchFallbacks,
+  safeErrorFields,
+} from "./batch-fallbacks.js";
 export { amongIdsInStates } from "./batch-lookup.js";
 export { type Clock, systemClock } from "./clock.js";
 export { baseServiceEnv, ConfigError, env, loadConfig, loadConfigOrExit } from "./config.js";
@@ -27,7 +33,7 @@ export {
   toAppError,
 } from "./errors.js";
 export { failpoint } from "./failpoints.js";
-export { GroupCommit } from "./group-commit.js";
+export { GroupCommit, GroupCommitMismatch } from "./group-commit.js";
 export type { ReadinessCheck } from "./health.js";
 export {
   createLogger,
@@ -37,6 +43,7 @@ export {
   redactDeep,
   secretScrubbingStream,
 } from "./logger.js";
+export { createMetricsRegistry } from "./metrics.js";
 export { DOCS_PATH, OPENAPI_PATH, type OpenApiInfo } from "./openapi.js";
 export { executePrepared } from "./prepared-statements.js";
 export { type RawBodyRouteOptions, registerRawBodyRoute } from "./raw-body-route.js";

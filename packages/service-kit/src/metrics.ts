@@ -1,11 +1,20 @@
 import type { FastifyInstance } from "fastify";
 import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
 
-/** One registry per app, so several apps in one process (tests) don't share counters. */
-export function installMetrics(app: FastifyInstance, service: string): Registry {
+/**
+ * A service's metrics registry, labelled with its name and holding Node's default metrics. One per
+ * app, so several apps in one process (tests) don't share counters. A service makes it before its
+ * app when objects built first (e.g. BatchFallbacks) count into it, and hands it to createApp.
+ */
+export function createMetricsRegistry(service: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/** Request durations into `registry`, which GET /metrics serves. */
+export function installMetrics(app: FastifyInstance, registry: Registry): void {
   const duration = new Histogram({
     name: "http_request_duration_seconds",
     help: "HTTP request duration by route and status",
@@ -32,5 +41,4 @@ export function installMetrics(app: FastifyInstance, service: string): Registry 
       return registry.metrics();
     },
   );
-  return registry;
 }

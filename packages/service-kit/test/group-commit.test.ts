@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { GroupCommit } from "../src/group-commit.js";
+import { GroupCommit, type GroupCommitOptions } from "../src/group-commit.js";
+
+/** Options whose fallback path must not be taken: these batches all succeed. */
+function noFallback<I, O>(
+  sizes: Pick<GroupCommitOptions<I, O>, "maxBatch" | "maxInFlight">,
+): GroupCommitOptions<I, O> {
+  const unexpected = () => {
+    throw new Error("no batch of this test should fail");
+  };
+  return { ...sizes, alone: unexpected, onFallback: unexpected };
+}
 
 /** A write whose statements finish only when the test says so, recording each batch it got. */
 function controlledWrite() {
@@ -20,7 +30,7 @@ function controlledWrite() {
 describe("group commit", () => {
   it("writes a lone call at once, and groups the calls that arrive while a statement is in flight", async () => {
     const { batches, write, finishNext } = controlledWrite();
-    const group = new GroupCommit(write, { maxBatch: 100, maxInFlight: 1 });
+    const group = new GroupCommit(write, noFallback({ maxBatch: 100, maxInFlight: 1 }));
     const first = group.submit(1);
     expect(batches).toEqual([[1]]);
     const later = [2, 3, 4].map((item) => group.submit(item));
@@ -34,7 +44,7 @@ describe("group commit", () => {
 
   it("keeps at most maxInFlight statements and maxBatch items per statement", async () => {
     const { batches, write, finishNext } = controlledWrite();
-    const group = new GroupCommit(write, { maxBatch: 2, maxInFlight: 2 });
+    const group = new GroupCommit(write, noFallback({ maxBatch: 2, maxInFlight: 2 }));
     const all = [1, 2, 3, 4, 5, 6, 7].map((item) => group.submit(item));
     expect(batches).toEqual([[1], [2]]);
     await finishNext();
@@ -44,30 +54,57 @@ describe("group commit", () => {
     expect(await Promise.all(all)).toEqual([10, 20, 30, 40, 50, 60, 70]);
   });
 
-  it("rejects every call of a failed batch and goes on with the next", async () => {
+  it("sends every item of a failed batch its own way, tells onFallback once, and goes on with the next", async () => {
     let fail = true;
+    const fallbacks: Array<{ error: unknown; items: number }> = [];
+    const alone: string[] = [];
     const group = new GroupCommit(
       async (items: string[]) => {
         await new Promise((resolve) => setImmediate(resolve));
-        if (fail) {
+        if (fail && items.length > 1) {
           fail = false;
           throw new Error("unique violation");
         }
         return items.map((item) => item.toUpperCase());
       },
-      { maxBatch: 10, maxInFlight: 1 },
+      {
+        maxBatch: 10,
+        maxInFlight: 1,
+        alone: async (item) => {
+          alone.push(item);
+          if (item === "bad") throw new Error("bad on its own too");
+          return `alone:${item}`;
+        },
+        onFallback: (error, items) => fallbacks.push({ error, items }),
+      },
     );
-    const first = group.submit("a");
-    const second = group.submit("b");
-    await expect(first).rejects.toThrow("unique violation");
-    expect(await second).toBe("B");
+    const plug = group.submit("plug");
+    const failed = ["a", "bad", "b"].map((item) => group.submit(item));
+    expect(await plug).toBe("PLUG");
+    const settled = await Promise.allSettled(failed);
+    expect(settled.map((result) => (result.status === "fulfilled" ? result.value : "rejected"))).toEqual([
+      "alone:a",
+      "rejected",
+      "alone:b",
+    ]);
+    expect(String((settled[1] as PromiseRejectedResult).reason)).toContain("bad on its own too");
+    expect(alone).toEqual(["a", "bad", "b"]);
+    expect(fallbacks).toEqual([{ error: new Error("unique violation"), items: 3 }]);
+    expect(await group.submit("c")).toBe("C");
+    expect(fallbacks).toHaveLength(1);
   });
 
-  it("rejects a batch whose write answers the wrong number of outputs", async () => {
+  it("treats a write that answers the wrong number of outputs as a failed batch", async () => {
+    const reported: unknown[] = [];
     const group = new GroupCommit(async (items: number[]) => items.slice(1), {
       maxBatch: 10,
       maxInFlight: 1,
+      alone: async (item) => item * 100,
+      onFallback: (error) => reported.push(error),
     });
-    await expect(group.submit(1)).rejects.toThrow("0 outputs for 1 items");
+    expect(await group.submit(1)).toBe(100);
+    expect(reported).toHaveLength(1);
+    expect(reported[0]).toMatchObject({ code: "group_commit_mismatch" });
+    expect(String(reported[0])).toContain("0 outputs for 1 items");
   });
 });

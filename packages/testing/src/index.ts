@@ -1,6 +1,7 @@
 export { createTestDatabase, freshDatabaseUrl, type TestDatabase } from "./databases.js";
 export { readJson } from "./http.js";
 export { DEFAULT_POSTGRES_URL, DEFAULT_REDIS_URL, isReachable, type TestInfra } from "./infra.js";
+export { capturedLog, metricValue } from "./observability.js";
 export {
   freePort,
   type ServiceProcess,

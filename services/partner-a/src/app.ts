@@ -1,4 +1,4 @@
-import { createApp, type ReadinessCheck } from "@share-broker/service-kit";
+import { type AppOptions, createApp, type ReadinessCheck } from "@share-broker/service-kit";
 import type { FastifyInstance } from "fastify";
 import { SERVICE_NAME } from "./config.js";
 import type { PartnerAContext } from "./context.js";
@@ -12,6 +12,7 @@ import { verificationRoutes } from "./routes/verifications.js";
 export async function buildPartnerAApp(
   ctx: PartnerAContext,
   readiness: Record<string, ReadinessCheck>,
+  metricsRegistry?: AppOptions["metricsRegistry"],
 ): Promise<FastifyInstance> {
   const app = await createApp({
     service: SERVICE_NAME,
@@ -19,6 +20,7 @@ export async function buildPartnerAApp(
     apiKeys: ctx.config.API_KEYS,
     rateLimitPerMinute: ctx.config.RATE_LIMIT_PER_MINUTE,
     readiness,
+    metricsRegistry,
   });
   await verificationRoutes(app, ctx);
   await diditWebhookRoutes(app, ctx);

@@ -9,8 +9,10 @@ import { DiditClient } from "@share-broker/didit";
 import {
   AuditRetention,
   applyDevelopmentEnv,
+  BatchFallbacks,
   createDrizzle,
   createLogger,
+  createMetricsRegistry,
   createPgPool,
   createRedis,
   loadConfigOrExit,
@@ -23,6 +25,7 @@ import { buildPartnerAApp } from "./app.js";
 import { AuditLog } from "./audit/audit-log.js";
 
 import { Pseudonymizer } from "./audit/pseudonym.js";
+import { PARTNER_A_BATCHES } from "./batches.js";
 import { startImportResultsConsumer } from "./channel/import-results-consumer.js";
 import { createOutboundChannel } from "./channel/outbound-channel.js";
 import { partnerAConfigSchema, SERVICE_NAME } from "./config.js";
@@ -56,6 +59,9 @@ const didit = new DiditClient({ baseUrl: config.DIDIT_BASE_URL, apiKey: config.D
 const pseudonyms = new Pseudonymizer(config.PSEUDONYM_SECRET);
 const audit = new AuditLog(pseudonyms);
 const clock = systemClock;
+// Made before the app: the objects built below count into the registry its /metrics serves.
+const metricsRegistry = createMetricsRegistry(SERVICE_NAME);
+const fallbacks = new BatchFallbacks(metricsRegistry, logger, PARTNER_A_BATCHES);
 
 const channel = createOutboundChannel({
   registry,
@@ -92,6 +98,7 @@ const results = startImportResultsConsumer({
   prefix: config.QUEUE_PREFIX,
   concurrency: config.DISPATCH_CONCURRENCY,
   logger,
+  fallbacks,
 });
 const retention = new AuditRetention(pool, config.AUDIT_RETENTION_DAYS, logger);
 
@@ -106,9 +113,10 @@ const app = await buildPartnerAApp(
     pseudonyms,
     clock,
     dispatcher,
-    shares: new ShareAcceptor(db, audit),
+    shares: new ShareAcceptor(db, audit, fallbacks),
   },
   { postgres: postgresReadiness(pool), redis: redisReadiness(producerRedis) },
+  metricsRegistry,
 );
 dispatcher.start();
 reconciler.start();

@@ -17,6 +17,7 @@ import * as schema from "../src/db/schema/index.js";
 import { shares } from "../src/db/schema/index.js";
 import { ImportResultApplier } from "../src/shares/apply-import-result.js";
 import { type MintedShare, recordMints } from "../src/shares/dispatch-statements.js";
+import { recordedFallbacks } from "./support/fallbacks.js";
 
 /**
  * A campaign after a quiet spell: the planner's statistics say almost no share is open, then tens
@@ -109,7 +110,8 @@ it("applies a batch of results by primary key too", async () => {
   await pool.query("update shares set status = 'sent', sent_at = now() where share_id = any($1::uuid[])", [
     ids,
   ]);
-  const applier = new ImportResultApplier(db, audit);
+  const recorded = recordedFallbacks();
+  const applier = new ImportResultApplier(db, audit, recorded.fallbacks);
   let outcomes: unknown[] = [];
   const statements = await preparedStatementsOf(pool, async () => {
     // Submitted together, as a burst of results arrives: they share one statement (group commit).
@@ -125,6 +127,7 @@ it("applies a batch of results by primary key too", async () => {
     );
   });
   expect(outcomes).toEqual(ids.map(() => "applied"));
+  expect(await recorded.count("apply_import_result")).toBe(0);
   const after = await db.select({ status: shares.status }).from(shares).where(inArray(shares.shareId, ids));
   expect(after.map((row) => row.status)).toEqual(ids.map(() => "imported"));
 

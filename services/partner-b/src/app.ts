@@ -1,4 +1,4 @@
-import { createApp, type ReadinessCheck } from "@share-broker/service-kit";
+import { type AppOptions, createApp, type ReadinessCheck } from "@share-broker/service-kit";
 import type { FastifyInstance } from "fastify";
 import { SERVICE_NAME } from "./config.js";
 import type { PartnerBContext } from "./context.js";
@@ -11,6 +11,7 @@ import { policyRoutes } from "./routes/policies.js";
 export async function buildPartnerBApp(
   ctx: PartnerBContext,
   readiness: Record<string, ReadinessCheck>,
+  metricsRegistry?: AppOptions["metricsRegistry"],
 ): Promise<FastifyInstance> {
   const app = await createApp({
     service: SERVICE_NAME,
@@ -18,6 +19,7 @@ export async function buildPartnerBApp(
     apiKeys: ctx.config.API_KEYS,
     rateLimitPerMinute: ctx.config.RATE_LIMIT_PER_MINUTE,
     readiness,
+    metricsRegistry,
   });
   await importRoutes(app, ctx);
   await diditWebhookRoutes(app, ctx);

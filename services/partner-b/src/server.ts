@@ -4,8 +4,10 @@ import { DiditClient } from "@share-broker/didit";
 import {
   AuditRetention,
   applyDevelopmentEnv,
+  BatchFallbacks,
   createDrizzle,
   createLogger,
+  createMetricsRegistry,
   createPgPool,
   createRedis,
   findRepoRoot,
@@ -17,6 +19,7 @@ import {
 } from "@share-broker/service-kit";
 import { buildPartnerBApp } from "./app.js";
 import { AuditLog } from "./audit/audit-log.js";
+import { PARTNER_B_BATCHES } from "./batches.js";
 
 import { loadEnvelopeCrypto } from "./channel/envelope-keys.js";
 import { createInboxWorker } from "./channel/inbox-worker.js";
@@ -76,7 +79,10 @@ const didit = new DiditClient({
   maxRetryDelayMs: 10_000,
 });
 const audit = new AuditLog();
-const store = new ImportStore(db, audit);
+// Made before the app: the objects built below count into the registry its /metrics serves.
+const metricsRegistry = createMetricsRegistry(SERVICE_NAME);
+const fallbacks = new BatchFallbacks(metricsRegistry, logger, PARTNER_B_BATCHES);
+const store = new ImportStore(db, audit, fallbacks);
 
 const resultsChannel = new ResultsChannel({
   connection: producerRedis,
@@ -85,7 +91,7 @@ const resultsChannel = new ResultsChannel({
   logger,
 });
 const resultSender = new ResultSender(
-  { db, sealer: envelopes.sealer, channel: resultsChannel, audit, logger },
+  { db, sealer: envelopes.sealer, channel: resultsChannel, audit, logger, fallbacks },
   {
     batchSize: 32,
     leaseSeconds: config.RESULT_LEASE_SECONDS,
@@ -155,6 +161,7 @@ const app = await buildPartnerBApp(
     results: { wake: wakeResults },
   },
   { postgres: postgresReadiness(pool), redis: redisReadiness(producerRedis) },
+  metricsRegistry,
 );
 
 await runService({

@@ -4,6 +4,7 @@ import type { DiditClient, ImportedSession, ImportSharedSessionRequest } from "@
 import { createLogger, systemClock } from "@share-broker/service-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditLog } from "../src/audit/audit-log.js";
+import { PARTNER_B_BATCHES } from "../src/batches.js";
 import type { InboxJob } from "../src/channel/inbox-worker.js";
 import { resultJobId } from "../src/channel/job-ids.js";
 import type { ImportRow } from "../src/imports/import-row.js";
@@ -82,7 +83,43 @@ function copyOf(offer: ReceivedOffer, status = "Approved"): ImportedCopy {
  * knows which items share a batch.
  */
 function oneAtATimeStore(): ImportStore {
-  return new ImportStore(b.db, new AuditLog(), { maxBatch: 64, maxInFlight: 1 });
+  return new ImportStore(b.db, new AuditLog(), b.recorded.fallbacks, { maxBatch: 64, maxInFlight: 1 });
+}
+
+async function fallbackCounts() {
+  return {
+    insert: await b.recorded.count("import_store_insert"),
+    finish: await b.recorded.count("import_store_finish_imported"),
+  };
+}
+
+/**
+ * Runs `work`, which makes one batch of `batch` fail, and checks that the fallback was counted once
+ * and logged once, with the batch's name and the error's code, and without any of `values` (what
+ * the error and the batch's items carried: input values, pseudonyms, token ids).
+ */
+async function expectOneFallback(
+  batch: keyof typeof PARTNER_B_BATCHES,
+  expected: { items: number; code: string },
+  values: () => string[],
+  work: () => Promise<void>,
+) {
+  const counted = await b.recorded.count(batch);
+  const warned = b.recorded.warnings(batch).length;
+  await work();
+  expect(await b.recorded.count(batch)).toBe((counted ?? 0) + 1);
+  expect(b.recorded.warnings(batch).slice(warned)).toEqual([
+    expect.objectContaining({
+      level: "warn",
+      msg: "batch statement failed; its items fell back",
+      batch,
+      fallback: PARTNER_B_BATCHES[batch],
+      error: "DatabaseError",
+      ...expected,
+    }),
+  ]);
+  const logged = b.recorded.lines.join("\n");
+  for (const value of values()) expect(logged).not.toContain(value);
 }
 
 async function auditOf(shareId: string) {
@@ -239,9 +276,11 @@ describe("a burst of offers through the importer", () => {
     const N = 32;
     const shares = Array.from({ length: N }, () => importer.offer());
     const jobOf = (shareId: string) => `job-${shareId}`;
+    const fallbacksBefore = await fallbackCounts();
     const burst = await b.statements.namedDuring(() =>
       Promise.all(shares.map((shareId) => importer.deliver(shareId, jobOf(shareId)))),
     );
+    expect(await fallbackCounts()).toEqual(fallbacksBefore);
 
     // One statement per import before (a receipt, then an outcome: 2N). Now the receipts of the
     // burst share a few statements and so do its outcomes; nothing fell back to the one-item path.
@@ -418,25 +457,35 @@ describe("receipts written together", () => {
     }
   });
 
-  it("falls back to one statement per offer when the batch statement fails", async () => {
+  it("falls back to one statement per offer when the batch statement fails, counted and logged once", async () => {
     const store = oneAtATimeStore();
     const good = [offerOf(), offerOf()];
     const bad = offerOf();
+    const refused = `workflow-${randomUUID()}`;
     let outcomes: PromiseSettledResult<Awaited<ReturnType<ImportStore["receive"]>>>[] = [];
-    const statements = await b.statements.namedDuring(async () => {
-      outcomes = await Promise.allSettled([
-        store.receive(offerOf(), "job-plug", lease),
-        store.receive(good[0] as ReceivedOffer, "job-good-0", lease),
-        // A value Postgres refuses fails the whole batch statement, which then wrote nothing.
-        store.receive(bad, "job-bad", { ...lease, policy: { ...policy, workflowId: "not-a-uuid" } }),
-        store.receive(good[1] as ReceivedOffer, "job-good-1", lease),
-      ]);
+    let statements: SentStatement[] = [];
+    const carried = () => [
+      refused,
+      ...[...good, bad].flatMap((offer) => [offer.userPseudonym, offer.tokenId]),
+    ];
+    await expectOneFallback("import_store_insert", { items: 3, code: "22P02" }, carried, async () => {
+      statements = await b.statements.namedDuring(async () => {
+        outcomes = await Promise.allSettled([
+          store.receive(offerOf(), "job-plug", lease),
+          store.receive(good[0] as ReceivedOffer, "job-good-0", lease),
+          // A value Postgres refuses fails the whole batch statement, which then wrote nothing.
+          store.receive(bad, "job-bad", { ...lease, policy: { ...policy, workflowId: refused } }),
+          store.receive(good[1] as ReceivedOffer, "job-good-1", lease),
+        ]);
+      });
     });
     expect(countOf(statements, RECEIVE_BATCH)).toBe(2);
     expect(countOf(statements, RECEIVE_ONE)).toBe(3);
     const [, first, failed, second] = outcomes;
     expect(failed).toMatchObject({ status: "rejected" });
+    // The error did carry the refused value: the warning above left it out.
     expect(String((failed as PromiseRejectedResult).reason)).toMatch(/invalid input syntax for type uuid/);
+    expect(String((failed as PromiseRejectedResult).reason)).toContain(refused);
     for (const [index, outcome] of [first, second].entries()) {
       expect(outcome).toMatchObject({
         status: "fulfilled",
@@ -510,20 +559,30 @@ describe("successes written together", () => {
     ]);
   });
 
-  it("falls back to one statement per success when the batch statement fails", async () => {
+  it("falls back to one statement per success when the batch statement fails, counted and logged once", async () => {
     const store = oneAtATimeStore();
     const offers = [offerOf(), offerOf(), offerOf()];
     const [plug, good0, bad, good1] = await receivedImports(store, [offerOf(), ...offers]);
     if (!plug || !good0 || !bad || !good1) throw new Error("four imports expected");
+    const refused = `session-${randomUUID()}`;
     let outcomes: PromiseSettledResult<ImportRow | undefined>[] = [];
-    const statements = await b.statements.namedDuring(async () => {
-      outcomes = await Promise.allSettled([
-        store.recordImported(plug, copyOf(offerOf()), {}),
-        store.recordImported(good0, copyOf(offers[0] as ReceivedOffer), { n: 0 }),
-        store.recordImported(bad, { ...copyOf(offers[1] as ReceivedOffer), sessionId: "not-a-uuid" }, {}),
-        store.recordImported(good1, copyOf(offers[2] as ReceivedOffer), { n: 1 }),
-      ]);
-    });
+    let statements: SentStatement[] = [];
+    const carried = () => [refused, ...offers.flatMap((offer) => [offer.userPseudonym, offer.tokenId])];
+    await expectOneFallback(
+      "import_store_finish_imported",
+      { items: 3, code: "22P02" },
+      carried,
+      async () => {
+        statements = await b.statements.namedDuring(async () => {
+          outcomes = await Promise.allSettled([
+            store.recordImported(plug, copyOf(offerOf()), {}),
+            store.recordImported(good0, copyOf(offers[0] as ReceivedOffer), { n: 0 }),
+            store.recordImported(bad, { ...copyOf(offers[1] as ReceivedOffer), sessionId: refused }, {}),
+            store.recordImported(good1, copyOf(offers[2] as ReceivedOffer), { n: 1 }),
+          ]);
+        });
+      },
+    );
     expect(countOf(statements, IMPORTED_BATCH)).toBe(2);
     expect(countOf(statements, IMPORTED_ONE)).toBe(3);
     expect(outcomes.map((outcome) => outcome.status)).toEqual([
@@ -532,6 +591,7 @@ describe("successes written together", () => {
       "rejected",
       "fulfilled",
     ]);
+    expect(String((outcomes[2] as PromiseRejectedResult).reason)).toContain(refused);
     for (const [index, row] of [good0, good1].entries()) {
       const outbox = await outboxOf(row.importId);
       expect(outbox.map((result) => [result.seq, result.job_id])).toEqual([[0, row.shareId]]);

@@ -7,6 +7,7 @@ import {
 import type { Logger } from "@share-broker/service-kit";
 import type { Redis } from "ioredis";
 import type { AuditLog } from "../audit/audit-log.js";
+import type { PartnerABatchFallbacks } from "../batches.js";
 import type { Database } from "../db/database.js";
 import { ImportResultApplier } from "../shares/apply-import-result.js";
 
@@ -25,6 +26,7 @@ export function startImportResultsConsumer(deps: {
   prefix: string;
   concurrency: number;
   logger: Logger;
+  fallbacks: PartnerABatchFallbacks;
 }): { consumer: ChannelConsumer; close: () => Promise<void> } {
   const deadLetters = createDeadLetterQueue({
     connection: deps.producerConnection,
@@ -32,7 +34,7 @@ export function startImportResultsConsumer(deps: {
     prefix: deps.prefix,
     logger: deps.logger,
   });
-  const results = new ImportResultApplier(deps.db, deps.audit);
+  const results = new ImportResultApplier(deps.db, deps.audit, deps.fallbacks);
   const consumer = createChannelConsumer({
     connection: deps.connection,
     queueName: deps.queueName,

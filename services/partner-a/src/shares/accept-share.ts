@@ -4,6 +4,7 @@ import { isShareable } from "@share-broker/didit";
 import { AppError, GroupCommit, postgresErrorCode } from "@share-broker/service-kit";
 import { eq } from "drizzle-orm";
 import type { AuditEntry, AuditLog } from "../audit/audit-log.js";
+import type { PartnerABatchFallbacks } from "../batches.js";
 import type { Database } from "../db/database.js";
 import { consents, shareDispatches, shares } from "../db/schema/index.js";
 import { latestSessionOf } from "../verifications/latest-session.js";
@@ -70,10 +71,15 @@ export class ShareAcceptor {
   constructor(
     private readonly db: Database,
     private readonly audit: AuditLog,
+    fallbacks: PartnerABatchFallbacks,
   ) {
     this.#together = new GroupCommit((pending) => acceptInOneStatement(db, audit, pending), {
       maxBatch: 64,
       maxInFlight: 2,
+      // A failed group statement (e.g. an Idempotency-Key race inside it) inserted nothing: each of
+      // its requests then goes through the transaction below, which answers for its own request.
+      alone: async () => undefined,
+      onFallback: fallbacks.for("accept_share"),
     });
   }
 
@@ -85,9 +91,8 @@ export class ShareAcceptor {
       if (existing) return { share: existing, replayed: true };
     }
     try {
-      // A failed group statement (e.g. an Idempotency-Key race inside it) inserted nothing: each of
-      // its requests then goes through the transaction, which answers for its own request.
-      const together = await this.#together.submit({ input, requestHash: hash }).catch(() => undefined);
+      // Undefined when the group statement left this request to the transaction (see the constructor).
+      const together = await this.#together.submit({ input, requestHash: hash });
       const share = together ?? (await acceptInTransaction(db, audit, input, hash));
       return { share, replayed: false };
     } catch (error) {

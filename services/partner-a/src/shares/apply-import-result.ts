@@ -3,6 +3,7 @@ import { isOpenShareState, OPEN_SHARE_STATES, type ShareState } from "@share-bro
 import { amongIdsInStates, columnsOf, executePrepared, GroupCommit } from "@share-broker/service-kit";
 import { eq, param, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
+import type { PartnerABatchFallbacks } from "../batches.js";
 import type { Database, Executor } from "../db/database.js";
 import { shares } from "../db/schema/index.js";
 import { shareAuditContext } from "./share-audit-context.js";
@@ -62,10 +63,14 @@ export class ImportResultApplier {
   constructor(
     private readonly db: Database,
     private readonly audit: AuditLog,
+    fallbacks: PartnerABatchFallbacks,
   ) {
     this.#together = new GroupCommit((reported) => applyToOpenShares(db, audit, reported), {
       maxBatch: 64,
       maxInFlight: 2,
+      // "Not applied together": the result then takes the read-first path in apply().
+      alone: async () => false,
+      onFallback: fallbacks.for("apply_import_result"),
     });
   }
 
@@ -73,7 +78,7 @@ export class ImportResultApplier {
     const { db, audit } = this;
     // Share ids are UUIDs; anything else names no share (and must not reach a uuid comparison).
     if (!UUID.test(result.share_id)) return applyUnderLock(db, audit, source, result);
-    if (await this.#together.submit({ source, result }).catch(() => false)) return "applied";
+    if (await this.#together.submit({ source, result })) return "applied";
     const [share] = await db.select().from(shares).where(eq(shares.shareId, result.share_id));
     const decision = decide(share, source, result);
     if (decision.kind === "duplicate") return "duplicate";

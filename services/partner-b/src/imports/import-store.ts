@@ -3,6 +3,7 @@ import { isTerminalImportState, OPEN_IMPORT_STATES } from "@share-broker/contrac
 import { columnsOf, executePrepared, GroupCommit, rowMapper } from "@share-broker/service-kit";
 import { and, eq, inArray, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
+import type { PartnerBBatchFallbacks } from "../batches.js";
 import type { Database, Executor } from "../db/database.js";
 import { jsonb } from "../db/raw-sql.js";
 import { imports } from "../db/schema/index.js";
@@ -86,10 +87,19 @@ export class ImportStore {
   constructor(
     private readonly db: Database,
     private readonly audit: AuditLog,
+    fallbacks: PartnerBBatchFallbacks,
     grouping: GroupCommitOptions = { maxBatch: 64, maxInFlight: 2 },
   ) {
-    this.#receipts = new GroupCommit((pending) => receiveNewOffers(db, audit, pending), grouping);
-    this.#successes = new GroupCommit((pending) => finishImported(db, audit, pending), grouping);
+    this.#receipts = new GroupCommit((pending) => receiveNewOffers(db, audit, pending), {
+      ...grouping,
+      alone: (pending) => this.#insertClaimedAlone(pending),
+      onFallback: fallbacks.for("import_store_insert"),
+    });
+    this.#successes = new GroupCommit((pending) => finishImported(db, audit, pending), {
+      ...grouping,
+      alone: (pending) => this.#recordImportedAlone(pending),
+      onFallback: fallbacks.for("import_store_finish_imported"),
+    });
   }
 
   /**
@@ -99,9 +109,7 @@ export class ImportStore {
    * the sharer may have lost it.
    */
   async receive(offer: ReceivedOffer, jobId: string, lease: Lease): Promise<Receipt> {
-    const inserted = await this.#receipts
-      .submit({ offer, jobId, lease })
-      .catch(() => this.#insertClaimedAlone({ offer, jobId, lease }));
+    const inserted = await this.#receipts.submit({ offer, jobId, lease });
     return inserted ? { kind: "new", row: inserted } : this.#receiveAgain(offer, jobId);
   }
 
@@ -200,21 +208,12 @@ export class ImportStore {
     details: Record<string, unknown>,
   ): Promise<ImportRow | undefined> {
     const pending = { key: { importId: key.importId, shareId: key.shareId }, copy, details };
-    return this.#successes.submit(pending).catch(() => this.#recordImportedAlone(key, copy, details));
+    return this.#successes.submit(pending);
   }
 
   /** recordImported for one import in its own statement: a failed batch's items end up here. */
-  async #recordImportedAlone(
-    key: ImportKey,
-    copy: ImportedCopy,
-    details: Record<string, unknown>,
-  ): Promise<ImportRow | undefined> {
-    const [row] = await finishImported(
-      this.db,
-      this.audit,
-      [{ key, copy, details }],
-      "partner-b.imports.finish-imported",
-    );
+  async #recordImportedAlone(pending: PendingImported): Promise<ImportRow | undefined> {
+    const [row] = await finishImported(this.db, this.audit, [pending], "partner-b.imports.finish-imported");
     return row;
   }
 

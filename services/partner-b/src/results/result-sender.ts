@@ -2,6 +2,7 @@ import type { EnvelopeSealer, ImportResultPayload } from "@share-broker/channel"
 import { DrainLoop, executePrepared, type Logger } from "@share-broker/service-kit";
 import { param, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
+import type { PartnerBBatchFallbacks } from "../batches.js";
 import type { ResultsChannel } from "../channel/results-channel.js";
 import type { Database } from "../db/database.js";
 
@@ -58,6 +59,7 @@ export class ResultSender {
       channel: ResultsChannel;
       audit: AuditLog;
       logger: Logger;
+      fallbacks: PartnerBBatchFallbacks;
     },
     private readonly options: ResultSenderOptions,
   ) {
@@ -167,9 +169,7 @@ export class ResultSender {
     try {
       await this.#markSent(added);
     } catch (error) {
-      this.#logError(error, "marking import results sent failed; will send again", {
-        job_ids: added.map(({ row }) => row.jobId),
-      });
+      this.deps.fallbacks.record("result_mark_sent", error, added.length);
       await this.#reschedule(added.map(({ row }) => ({ row, error })));
       return 0;
     }
@@ -242,8 +242,8 @@ export class ResultSender {
 
   /**
    * Puts results back with a backoff after their own number of attempts, in one statement: a row
-   * another sender marked sent meanwhile is left alone. Best effort: should it fail too, the lease
-   * lapses and the result is claimed again.
+   * another sender marked sent meanwhile is left alone. Best effort: should it fail too, it is
+   * counted and logged as a fallback, the lease lapses and the result is claimed again.
    */
   async #reschedule(failed: Failed[]): Promise<void> {
     if (failed.length === 0) return;
@@ -259,7 +259,7 @@ export class ResultSender {
       from unnest(${param(ids)}::bigint[], ${param(delays)}::float8[], ${param(errors)}::text[])
         as f(id, delay, error)
       where o.id = f.id and o.sent_at is null`,
-    ).catch(() => undefined);
+    ).catch((error: unknown) => this.deps.fallbacks.record("result_reschedule", error, failed.length));
   }
 
   #logError(error: unknown, message: string, context: Record<string, unknown> = {}): void {

@@ -6,6 +6,7 @@ import type { ResultsChannel } from "../../src/channel/results-channel.js";
 import * as schema from "../../src/db/schema/index.js";
 import { ImportStore } from "../../src/imports/import-store.js";
 import { ResultSender } from "../../src/results/result-sender.js";
+import { recordedFallbacks } from "./fallbacks.js";
 import { MIGRATIONS_FOLDER } from "./processes.js";
 
 /** A statement as sent: its text, and its name when it ran as a named prepared statement. */
@@ -80,12 +81,13 @@ export async function inProcessPartnerB() {
   const reader = createPgPool(database.url, { max: 1 });
   const db = createDrizzle(pool, schema);
   const audit = new AuditLog();
-  const store = new ImportStore(db, audit);
+  const recorded = recordedFallbacks();
+  const store = new ImportStore(db, audit, recorded.fallbacks);
   const sent: SentResult[] = [];
   // While held, sends wait here: a test can act between a sender's claim and its mark.
   let held: { gate: Promise<void>; waiting: number } | undefined;
-  // Sends of these job ids fail, as when Redis or the partner's keys are unavailable.
-  const failing = new Set<string>();
+  // Sends of these job ids fail, as when Redis or the partner's keys are unavailable, with this message.
+  const failing = new Map<string, string>();
   const sealer: EnvelopeSealer = {
     seal: async (input) => JSON.stringify({ jti: input.jti, payload: input.payload }),
   };
@@ -95,21 +97,28 @@ export async function inProcessPartnerB() {
         held.waiting += 1;
         await held.gate;
       }
-      if (failing.has(jobId)) throw new Error(`results queue unavailable for ${jobId}`);
+      const failure = failing.get(jobId);
+      if (failure !== undefined) throw new Error(failure);
       const added = !sent.some((result) => result.jobId === jobId);
       if (added) sent.push({ partnerId, jobId, payload: JSON.parse(envelope).payload });
       return { added };
     },
   } as unknown as ResultsChannel;
   const logger = createLogger({ service: "partner-b-test", level: "silent" });
-  const sender = new ResultSender(
-    { db, sealer, channel, audit, logger },
-    { batchSize: 10, leaseSeconds: 30, pollMs: 60_000, envelopeTtlSeconds: 3600 },
-  );
+  const newSender = (options: { leaseSeconds: number } = { leaseSeconds: 30 }) =>
+    new ResultSender(
+      { db, sealer, channel, audit, logger, fallbacks: recorded.fallbacks },
+      { batchSize: 10, leaseSeconds: options.leaseSeconds, pollMs: 60_000, envelopeTtlSeconds: 3600 },
+    );
+  const sender = newSender();
   return {
     db,
     store,
     sender,
+    /** Another sender on the same database and queue, e.g. with a short lease. */
+    newSender,
+    /** What the store's and the senders' batch fallbacks counted and logged. */
+    recorded,
     sent,
     statements,
     /** Holds every send until the returned function is called. */
@@ -121,9 +130,9 @@ export async function inProcessPartnerB() {
         release();
       };
     },
-    /** Makes sends of these job ids fail until the returned function is called. */
-    failSends: (jobIds: string[]) => {
-      for (const jobId of jobIds) failing.add(jobId);
+    /** Makes sends of these job ids fail (with `message`, if given) until the returned function is called. */
+    failSends: (jobIds: string[], message?: string) => {
+      for (const jobId of jobIds) failing.set(jobId, message ?? `results queue unavailable for ${jobId}`);
       return () => {
         for (const jobId of jobIds) failing.delete(jobId);
       };

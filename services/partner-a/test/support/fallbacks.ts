@@ -1,0 +1,28 @@
+import {
+  BATCH_FALLBACKS_METRIC,
+  BatchFallbacks,
+  createLogger,
+  createMetricsRegistry,
+} from "@share-broker/service-kit";
+import { capturedLog, metricValue } from "@share-broker/testing";
+import { PARTNER_A_BATCHES } from "../../src/batches.js";
+
+type Batch = keyof typeof PARTNER_A_BATCHES;
+
+/**
+ * partner-a's batch fallbacks wired as server.ts wires them (into a registry of the service's own),
+ * with every log line kept, so a test sees what a fallback counted and what it said.
+ */
+export function recordedFallbacks() {
+  const registry = createMetricsRegistry("partner-a");
+  const log = capturedLog();
+  const logger = createLogger({ service: "partner-a", destination: log.destination });
+  return {
+    fallbacks: new BatchFallbacks(registry, logger, PARTNER_A_BATCHES),
+    lines: log.lines,
+    warnings: (batch: Batch) =>
+      log.entries().filter((entry) => entry.level === "warn" && entry.batch === batch),
+    count: async (batch: Batch) =>
+      metricValue(await registry.metrics(), BATCH_FALLBACKS_METRIC, { batch, service: "partner-a" }),
+  };
+}

@@ -1,0 +1,132 @@
+import { randomUUID } from "node:crypto";
+import { metricValue, type ServiceProcess } from "@share-broker/testing";
+import pg from "pg";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { auditOf, consentFor, verifiedUser } from "../support/partner-a-flow.js";
+import {
+  createWorld,
+  eventually,
+  type PartnerProcess,
+  startSandbox,
+  startWorldPartner,
+  type World,
+} from "../support/world.js";
+
+// partner-a accepts the share requests that arrive together in one statement (accept_share). When
+// that statement fails, each request must still be answered by its own transaction, and the failure
+// must be seen: a warning in the service's log naming the batch, and the counter on its GET /metrics.
+// The batch here fails for real: two requests with one Idempotency-Key land in the same statement,
+// whose unique violation names the key in its detail; the key must not reach the log.
+
+const METRIC = "share_broker_batch_fallbacks_total";
+
+let world: World;
+let sandbox: ServiceProcess;
+let partnerA: PartnerProcess;
+
+beforeAll(async () => {
+  world = await createWorld();
+  sandbox = await startSandbox(world);
+  partnerA = await startWorldPartner(world, "partner-a");
+});
+afterAll(async () => {
+  await partnerA?.stop();
+  await sandbox?.stop();
+});
+
+async function fallbacksCounted(batch: string): Promise<number | undefined> {
+  const response = await fetch(`${partnerA.url}/metrics`);
+  expect(response.status).toBe(200);
+  return metricValue(await response.text(), METRIC, { batch, service: "partner-a" });
+}
+
+/** Sessions of partner-a's database waiting for a lock, i.e. its statements stuck behind `holder`. */
+async function waitingOnLocks(holder: pg.Client): Promise<number> {
+  const { rows } = await holder.query(
+    `select count(*)::int as n from pg_stat_activity
+     where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()`,
+  );
+  return rows[0].n;
+}
+
+function warningsOf(batch: string) {
+  return partnerA.stdout
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((entry) => entry.level === "warn" && entry.batch === batch);
+}
+
+it("answers every request of a failed accept batch through its own transaction, counted on /metrics and logged without the key", async () => {
+  expect(await fallbacksCounted("accept_share")).toBe(0);
+  expect(await fallbacksCounted("apply_import_result")).toBe(0);
+  const [plugUser, racedUser] = await Promise.all([
+    verifiedUser(world, partnerA),
+    verifiedUser(world, partnerA),
+  ]);
+  const plugConsent = await consentFor(partnerA, plugUser as string);
+  const racedConsent = await consentFor(partnerA, racedUser as string);
+  const key = `idem-${randomUUID()}`;
+
+  // Both statements partner-a keeps in flight wait for a lock this test holds on the plug's consent,
+  // so the two raced requests queue behind them and go together in the next statement.
+  const holder = new pg.Client({ connectionString: partnerA.databaseUrl });
+  await holder.connect();
+  let responses: Response[];
+  try {
+    await holder.query("begin");
+    await holder.query("select 1 from consents where consent_id = $1 for update", [plugConsent]);
+    const plugs = [1, 2].map(() => partnerA.call("POST", "/v1/shares", { consent_id: plugConsent }));
+    await eventually(
+      async () => ((await waitingOnLocks(holder)) >= 2 ? true : undefined),
+      10_000,
+      "both plugs",
+    );
+    const raced = [1, 2].map(() =>
+      partnerA.call("POST", "/v1/shares", { consent_id: racedConsent }, { "idempotency-key": key }),
+    );
+    // The raced requests read no share for their key (one quick select), then wait for the next
+    // statement; nothing outside shows that, so they get ample time, which costs only the wait.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await holder.query("commit");
+    responses = await Promise.all([...plugs, ...raced]);
+  } finally {
+    await holder.end();
+  }
+
+  const bodies = (await Promise.all(responses.map((response) => response.json()))) as Array<{
+    share_id: string;
+  }>;
+  expect(
+    responses.map((response) => response.status),
+    JSON.stringify(bodies),
+  ).toEqual([202, 202, 202, 202]);
+  const [plugA, plugB, racedA, racedB] = bodies.map((body) => body.share_id);
+  // Nothing lost: each plug has its share, and the raced requests one share between them.
+  expect(new Set([plugA, plugB, racedA]).size).toBe(3);
+  expect(racedB).toBe(racedA);
+  for (const shareId of [plugA, plugB, racedA]) {
+    const accepted = (await auditOf(partnerA, `share_id=${shareId}`)).filter(
+      (event) => event.action === "share.accepted",
+    );
+    expect(accepted).toHaveLength(1);
+  }
+
+  // Seen: the counter on the service's own /metrics, and one warning that names the batch and the
+  // SQLSTATE of the unique violation, but not the key its detail quoted.
+  expect(await fallbacksCounted("accept_share")).toBe(1);
+  expect(await fallbacksCounted("apply_import_result")).toBe(0);
+  expect(warningsOf("accept_share")).toEqual([
+    expect.objectContaining({
+      service: "partner-a",
+      msg: "batch statement failed; its items fell back",
+      items: 2,
+      code: "23505",
+      sqlstate_class: "integrity_constraint_violation",
+      constraint: "shares_idempotency_key_idx",
+    }),
+  ]);
+  expect(partnerA.output()).not.toContain(key);
+  for (const userId of [plugUser, racedUser]) {
+    expect(JSON.stringify(warningsOf("accept_share"))).not.toContain(userId);
+  }
+});
