@@ -1,7 +1,7 @@
 // Container health probe: exits 0 when the URL answers 2xx within 3 s, 1 otherwise.
 // Usage: node healthcheck.mjs [url]; without a URL, /healthz on this service's PORT.
 
-// DESIGN.md §7 default ports, for an image started without PORT.
+// Each service's default port (docs/OPERATIONS.md#every-http-service), for an image started without PORT.
 const DEFAULT_PORTS = { "partner-a": 3001, "partner-b": 3002, "didit-sandbox": 3003 };
 
 const port = process.env.PORT || DEFAULT_PORTS[process.env.SERVICE];

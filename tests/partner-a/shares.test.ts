@@ -315,7 +315,8 @@ describe("partner-a shares, end to end to partner-b's inbox", () => {
   });
 
   it("a client without its trailing slash would fail: the real client always sends it", () => {
-    // Guard for API.md §0: the partner's client is the one under test above; this pins its base URL form.
+    // Guard for docs/DIDIT.md#base-facts (a base URL without /v3): the partner's client is the one under test
+    // above; this pins its base URL form.
     expect(() => new DiditClient({ baseUrl: `${sandboxOf(world).base}/v3`, apiKey: "k" })).toThrow();
   });
 });

@@ -1,8 +1,8 @@
 /**
- * Envelope cost on the hot path (DESIGN.md §5): seals and opens N share offers between two partners
- * with keys imported once, and prints the time per operation: first for envelopes as sealed now
- * (`dir`, content key derived once per peer pair), then for the first format (`ECDH-ES+A256KW`, an
- * ephemeral key per message), which receivers still open.
+ * Envelope cost on the hot path (docs/PROTOCOL.md#envelope): seals and opens N share offers between two
+ * partners with keys imported once, and prints the time per operation: first for envelopes as sealed now
+ * (`dir`, content key derived once per peer pair), then for the first format (`ECDH-ES+A256KW`, an ephemeral
+ * key per message), which receivers still open.
  *   pnpm --filter @share-broker/channel bench [N]
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";

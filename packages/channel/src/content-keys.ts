@@ -2,8 +2,8 @@ import { createSecretKey, diffieHellman, hkdfSync, type KeyObject } from "node:c
 import { CONTENT_ENCRYPTION_ALG, type ImportedKey, type KeyHandle, keyObjectOf } from "./jwk.js";
 
 /**
- * Content keys of `dir` envelopes (DESIGN.md §5): one AES-256-GCM key per direction of a peer pair
- * and per key generation, derived from the static X25519 agreement between the sender's and the
+ * Content keys of `dir` envelopes (docs/PROTOCOL.md#envelope): one AES-256-GCM key per direction of a peer
+ * pair and per key generation, derived from the static X25519 agreement between the sender's and the
  * receiver's encryption keys:
  *
  *   shared = X25519(own encryption private key, peer's encryption public key)

@@ -2,7 +2,7 @@ import { KeyObject } from "node:crypto";
 import { importJWK } from "jose";
 import { z } from "zod";
 
-/** Algorithms of the channel. EdDSA and X25519 cost about a third of ES256/P-256 (DESIGN.md §5). */
+/** Algorithms of the channel. EdDSA and X25519 cost about a third of ES256/P-256. */
 export const SIGNING_ALG = "EdDSA";
 /**
  * The `alg` of encryption JWKs, and the key management of the first envelope format (an ephemeral

@@ -66,7 +66,7 @@ const encoder = new TextEncoder();
 
 /**
  * An envelope outliving the token inside it would be accepted by the receiver only to fail at
- * Didit; it must expire first (DESIGN.md §5), whatever expiry the caller asked for.
+ * Didit; it must expire first (docs/PROTOCOL.md#offer-message), whatever expiry the caller asked for.
  */
 export function envelopeExpiry(input: SealInput): Date {
   if (input.typ !== "share-offer") return input.expiresAt;

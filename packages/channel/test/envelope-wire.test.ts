@@ -40,7 +40,7 @@ function keyFileOf(partnerId: string) {
   return file.current;
 }
 
-/** The content key of `from` → `to` as DESIGN.md §5 documents it, from the key files alone. */
+/** The content key of `from` → `to` as docs/PROTOCOL.md#envelope documents it, from the key files alone. */
 function documentedContentKey(from: string, to: string): Uint8Array {
   const sender = keyFileOf(from).encryption;
   const receiver = keyFileOf(to).encryption;

@@ -1,5 +1,5 @@
 /**
- * Wire shapes of the Didit v3 endpoints the client calls (API.md §1–§4). Field names are Didit's
+ * Wire shapes of the Didit v3 endpoints the client calls (docs/DIDIT.md). Field names are Didit's
  * snake_case on purpose: these types describe JSON, and renaming would hide which field is which.
  * Response types list the documented fields; Didit may add more, hence the index signatures.
  */
@@ -8,7 +8,7 @@ import type { SessionStatus, UpdatableSessionStatus } from "./status.js";
 /** KYC sessions are "user", KYB sessions "business". */
 export type SessionKind = "user" | "business";
 
-// ── create session (§1) ──────────────────────────────────────────────────────────────────────────
+// ── create session (docs/DIDIT.md#create-session) ────────────────────────────────────────────────
 
 export interface ContactDetails {
   email?: string;
@@ -65,7 +65,7 @@ export interface CreatedSession {
   [field: string]: unknown;
 }
 
-// ── share (§2) and import-shared (§3) ────────────────────────────────────────────────────────────
+// ── share and import-shared (docs/DIDIT.md#share-a-session) ──────────────────────────────────────
 
 export interface ShareSessionRequest {
   /** The receiving Didit application. */
@@ -87,7 +87,10 @@ export interface ImportSharedSessionRequest {
   share_token: string;
   /** A workflow of the receiving application, of the same kind (KYC/KYB) as the token. */
   workflow_id: string;
-  /** true keeps the source verdict; false lands the copy in "In Review". Always sent (§3 conflict). */
+  /**
+   * true keeps the source verdict; false lands the copy in "In Review". Always sent: Didit's pages disagree
+   * on whether it is required.
+   */
   trust_review: boolean;
   vendor_data?: string;
 }
@@ -107,7 +110,7 @@ export interface ImportedSession {
   [field: string]: unknown;
 }
 
-// ── decision (§4.1) ──────────────────────────────────────────────────────────────────────────────
+// ── decision (docs/DIDIT.md#decision-update-status-list-delete) ──────────────────────────────────
 
 /** Feature-level statuses differ from session statuses ("Not Finished", "No Action"). */
 export type FeatureStatus =
@@ -181,7 +184,7 @@ export interface SessionDecision {
   [field: string]: unknown;
 }
 
-// ── update-status (§4.2), list (§4.3) ────────────────────────────────────────────────────────────
+// ── update-status, list (docs/DIDIT.md#decision-update-status-list-delete) ───────────────────────
 
 export interface UpdateSessionStatusRequest {
   new_status: UpdatableSessionStatus;

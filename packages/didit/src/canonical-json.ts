@@ -1,6 +1,6 @@
 /**
- * The JSON form Didit signs webhooks over (API.md §5.3, §9.1–9.3): Python's
- * `json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=…)` after `shorten`.
+ * The JSON form Didit signs webhooks over (docs/DIDIT.md#webhooks, and traps 1–3 in docs/DIDIT.md#traps):
+ * Python's `json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=…)` after `shorten`.
  *
  * `JSON.stringify` cannot be used on the whole value: JS objects list integer-like keys ("2", "9", "10")
  * first in numeric order, while Python sorts them as strings ("10" < "2" < "9"). So keys are emitted here
@@ -65,7 +65,7 @@ function writeNumber(value: number): string {
   // Python would emit NaN/Infinity, which no JSON parser (nor Didit) accepts.
   if (!Number.isFinite(value)) throw new TypeError(`canonicalJson: ${value} is not a JSON number`);
   // Python and JS agree for Didit's values (scores 0..100, integer ids and timestamps). They differ for
-  // non-integral magnitudes below 1e-4 ("1e-05" vs "1e-5") and whole values >= 1e21 (§9.3).
+  // non-integral magnitudes below 1e-4 ("1e-05" vs "1e-5") and whole values >= 1e21 (docs/DIDIT.md#traps).
   return JSON.stringify(value);
 }
 
@@ -75,7 +75,7 @@ function writeNumber(value: number): string {
  * In JS this changes no output: there is one number type, so `100.0` parses to the same value as `100`
  * and prints as "100", and -0 prints as "0" like Python's int(-0.0). It is kept so the signing pipeline
  * reads like Didit's and the trap stays visible: a lossless/decimal JSON parser that preserved "100.0"
- * would break every digest over a body with such a score (§9.3).
+ * would break every digest over a body with such a score (docs/DIDIT.md#traps).
  */
 export function shorten(value: unknown): unknown {
   if (typeof value === "number") return Number.isInteger(value) ? value + 0 : value;

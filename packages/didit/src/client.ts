@@ -35,12 +35,12 @@ export interface DiditClientOptions {
 }
 
 /**
- * Typed client for Didit's Verification API v3 (API.md §1–§4).
+ * Typed client for Didit's Verification API v3 (docs/DIDIT.md).
  *
  * Failures reject with a `DiditError` subclass chosen by HTTP status. Only calls that cannot take effect
  * twice are retried: decision and list reads, and create when `vendor_data` is given (Didit then returns
  * the same unfinished session). Share, import-shared, update-status and delete are attempted once; the
- * caller decides, e.g. by reconciling an import via `listSessions` (§3, client consequence).
+ * caller decides, e.g. by reconciling an import via `listSessions` (docs/DIDIT.md#import-a-shared-session).
  */
 export class DiditClient {
   readonly #transport: DiditTransport;
@@ -133,7 +133,7 @@ export class DiditClient {
       operation: "importSharedSession",
       method: "POST",
       path: importSharedPath,
-      // Sent even when false: optional in Didit's docs, required in older ones (§3 conflict).
+      // Sent even when false: optional in Didit's docs, required in older ones.
       body:
         vendor_data === undefined
           ? { share_token, workflow_id, trust_review }
@@ -186,7 +186,7 @@ function checkBaseUrl(baseUrl: string): string {
   if (url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== "") {
     throw new TypeError("DiditClient: baseUrl must not carry a query, fragment or credentials");
   }
-  // Every request path starts with /v3/; a base ending in /v3 (as API.md §0 writes it) would double it.
+  // Every request path starts with /v3/; a base ending in /v3 (as some Didit pages write it) would double it.
   if (/\/v3\/?$/.test(url.pathname)) {
     throw new TypeError("DiditClient: baseUrl must not include /v3 (e.g. https://verification.didit.me)");
   }

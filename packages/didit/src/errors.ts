@@ -1,6 +1,6 @@
 /**
  * Errors raised by `DiditClient`. Callers branch on the class (or `retryable`), never on message text:
- * Didit publishes no error schema, so the HTTP status is the only stable signal (API.md §0).
+ * Didit publishes no error schema, so the HTTP status is the only stable signal (docs/DIDIT.md#base-facts).
  *
  * Nothing here ever holds a request body, the API key or a share token; messages are built from the
  * response body only, after `redactSecrets` (see error-mapping.ts).
@@ -71,7 +71,9 @@ export class DiditValidationError extends DiditError {
 export class DiditRateLimitError extends DiditError {
   override readonly name = "DiditRateLimitError";
   override readonly retryable = true;
-  /** From `Retry-After`; null when Didit sent none (then back off 5, 10, 20, 40 s per §7). */
+  /**
+   * From `Retry-After`; null when Didit sent none (then back off 5, 10, 20, 40 s: docs/DIDIT.md#rate-limits).
+   */
   readonly retryAfterSeconds: number | null;
 
   constructor(details: DiditErrorDetails & { retryAfterSeconds: number | null }) {

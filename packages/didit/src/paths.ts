@@ -1,6 +1,7 @@
 /**
  * Didit v3 paths. Every one ends in "/": without it Didit redirects, the redirect drops `x-api-key`, and
- * the caller sees a baffling 403 (§0, §9.7). Single sessions live under `session/`, the list under `sessions/`.
+ * the caller sees a baffling 403 (docs/DIDIT.md#base-facts). Single sessions live under `session/`, the list
+ * under `sessions/`.
  */
 
 export const createSessionPath = "/v3/session/";

@@ -1,6 +1,6 @@
 import { type DiditError, DiditRateLimitError } from "./errors.js";
 
-/** Didit's advice without Retry-After: 5 s, then 10, 20, 40 s (§7). */
+/** Didit's advice without Retry-After: 5 s, then 10, 20, 40 s (docs/DIDIT.md#rate-limits). */
 const FIRST_BACKOFF_MS = 5_000;
 
 /**

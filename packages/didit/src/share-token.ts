@@ -9,12 +9,15 @@ import { isPlainObject } from "./canonical-json.js";
  * │ THESE CLAIMS PROVE NOTHING. The token is an HS256 JWT whose key only Didit holds, so anyone  │
  * │ can forge a token with any claims. Use them only to reject early (expired, addressed to      │
  * │ another application, wrong workflow kind) and never to accept, authorize or record a fact.   │
- * │ The import-shared call is the proof (API.md §9.5).                                            │
+ * │ The import-shared call is the proof (docs/DIDIT.md#traps).                                   │
  * └──────────────────────────────────────────────────────────────────────────────────────────────┘
  */
 export interface ShareTokenClaims {
   session_id: string;
-  /** "user" when the claim is missing: tokens minted before KYB sharing lack it (§2). */
+  /**
+   * "user" when the claim is missing: tokens minted before KYB sharing lack it
+   * (docs/DIDIT.md#share-a-session).
+   */
   session_kind: SessionKind;
   from_application_id: string;
   for_application_id: string;

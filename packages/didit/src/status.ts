@@ -1,7 +1,7 @@
 /**
  * Session statuses exactly as Didit's JSON carries them: Title Case with spaces, case-sensitive.
  * Some Didit pages write upper-snake names (`IN_REVIEW`, `KYC_EXPIRED`); those never appear on the wire,
- * so comparing against them would silently never match (API.md §6, §9.8).
+ * so comparing against them would silently never match (docs/DIDIT.md#session-statuses).
  */
 export const SessionStatus = {
   NotStarted: "Not Started",
@@ -24,13 +24,19 @@ export const SESSION_STATUSES: readonly SessionStatus[] = Object.freeze(Object.v
 /** A finished session carries a verdict (or awaits a human one) and is the only kind Didit lets you share. */
 export type FinishedStatus = "Approved" | "Declined" | "In Review";
 
-/** Unfinished statuses that `POST /v3/session/` hands back again for the same `vendor_data` (§1 reuse rule). */
+/**
+ * Unfinished statuses that `POST /v3/session/` hands back again for the same `vendor_data` (the reuse rule,
+ * docs/DIDIT.md#create-session).
+ */
 export type ReusableByCreateStatus = "Not Started" | "In Progress" | "Awaiting User" | "Resubmitted";
 
-/** Targets update-status accepts (§4.2); the prose also names In Review, the explicit enum does not. */
+/**
+ * Targets update-status accepts (docs/DIDIT.md#decision-update-status-list-delete); Didit's prose also
+ * names In Review, its explicit enum does not.
+ */
 export type UpdatableSessionStatus = "Approved" | "Declined" | "Resubmitted";
 
-/** The finished statuses: the only ones Didit's share endpoint accepts (§2 precondition). */
+/** The finished statuses: the only ones Didit's share endpoint accepts (docs/DIDIT.md#share-a-session). */
 export const SHAREABLE_STATUSES: readonly FinishedStatus[] = Object.freeze([
   "Approved",
   "Declined",
@@ -53,7 +59,7 @@ export function isFinished(status: string): status is FinishedStatus {
   return finished.has(status);
 }
 
-/** Didit's share endpoint accepts exactly the finished statuses (§2 precondition). */
+/** Didit's share endpoint accepts exactly the finished statuses (docs/DIDIT.md#share-a-session). */
 export function isShareable(status: string): status is FinishedStatus {
   return isFinished(status);
 }

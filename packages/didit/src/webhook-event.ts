@@ -1,7 +1,10 @@
 import type { SessionDecision, SessionKind } from "./api-types.js";
 import { isSessionStatus, type SessionStatus } from "./status.js";
 
-/** Didit's documented `webhook_type` values (§5.1); there is no `session.status.updated` nor `kyc.completed`. */
+/**
+ * Didit's documented `webhook_type` values (docs/DIDIT.md#webhooks); there is no `session.status.updated` nor
+ * `kyc.completed`.
+ */
 export type WebhookType =
   | "status.updated"
   | "data.updated"
@@ -14,16 +17,18 @@ export type WebhookType =
   | "transaction.status.updated";
 
 /**
- * A verified webhook body (§5.2). Only `event_id`, `webhook_type` and `timestamp` are checked by the
- * verifier: session fields are absent from activity and transaction events, so they stay optional here;
- * narrow with `isSessionEvent`.
+ * A verified webhook body (docs/DIDIT.md#webhooks). Only `event_id`, `webhook_type` and `timestamp` are
+ * checked by the verifier: session fields are absent from activity and transaction events, so they stay
+ * optional here; narrow with `isSessionEvent`.
  */
 export interface WebhookEvent {
   /** Stable across Didit's retries of one delivery: the deduplication key. */
   event_id: string;
   /** One of `WebhookType`, kept as string so a new Didit event type is not a verification failure. */
   webhook_type: string;
-  /** Unix seconds of this attempt; the signed freshness reference (never X-Timestamp, §9.6). */
+  /**
+   * Unix seconds of this attempt; the signed freshness reference (never X-Timestamp: docs/DIDIT.md#traps).
+   */
   timestamp: number;
   created_at?: number;
   application_id?: string;

@@ -2,8 +2,8 @@ import { createHmac } from "node:crypto";
 import { canonicalJson, shorten } from "./canonical-json.js";
 
 /**
- * Didit's three webhook digests (API.md §5.3, reproduced by the shared test vectors). The secret is used
- * as the UTF-8 bytes of the string, never base64-decoded.
+ * Didit's three webhook digests (docs/DIDIT.md#webhooks, reproduced by the recorded vectors in
+ * test/fixtures/). The secret is used as the UTF-8 bytes of the string, never base64-decoded.
  */
 
 export function hmacSha256Hex(secret: string, message: string | Uint8Array): string {

@@ -9,7 +9,9 @@ import {
   webhookRawBody,
 } from "./webhook-signature.js";
 
-/** Didit's documented freshness window, checked against the signed body `timestamp` (§5.4). */
+/**
+ * Didit's documented freshness window, checked against the signed body `timestamp` (docs/DIDIT.md#webhooks).
+ */
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
 
 export interface SignedWebhook {
@@ -135,7 +137,7 @@ function parseBody(raw: Buffer): Record<string, unknown> | undefined {
 }
 
 function digestMatches(received: string, expected: () => string): boolean {
-  // The shape check comes first: timingSafeEqual throws on unequal lengths (§9.4).
+  // The shape check comes first: timingSafeEqual throws on unequal lengths (docs/DIDIT.md#traps).
   if (!HEX_DIGEST.test(received)) return false;
   let digest: string;
   try {

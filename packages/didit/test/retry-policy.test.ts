@@ -11,7 +11,7 @@ const details = { status: 503, operation: "getDecision", detail: "x" };
 const MAX = 60_000;
 
 describe("retryDelayMs", () => {
-  it("backs off 5, 10, 20, 40 s without Retry-After (§7) and caps the wait", () => {
+  it("backs off 5, 10, 20, 40 s without Retry-After and caps the wait", () => {
     const outage = new DiditUnavailableError(details);
     expect([0, 1, 2, 3, 4].map((retry) => retryDelayMs(outage, retry, MAX))).toEqual([
       5_000, 10_000, 20_000, 40_000, 60_000,

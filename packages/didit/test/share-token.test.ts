@@ -20,7 +20,7 @@ function token(payload: unknown): string {
 }
 
 describe("decodeShareTokenClaims", () => {
-  it("reads the §2 claims from the payload without checking the signature", () => {
+  it("reads Didit's share-token claims from the payload without checking the signature", () => {
     expect(decodeShareTokenClaims(token(claims))).toEqual({ ok: true, claims });
   });
 

@@ -8,7 +8,7 @@ import {
   SessionStatus,
 } from "../src/index.js";
 
-// API.md §6, one row per status: [status, finished and shareable, reusable by create].
+// docs/DIDIT.md#session-statuses, one row per status: [status, finished and shareable, reusable by create].
 const table: [string, boolean, boolean][] = [
   ["Not Started", false, true],
   ["In Progress", false, true],

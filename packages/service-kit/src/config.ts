@@ -2,7 +2,8 @@ import { z } from "zod";
 
 /**
  * Environment configuration, validated once at start. Every service describes its variables as a
- * zod object keyed by the variable name, so `config.DATABASE_URL` reads like the README table.
+ * zod object keyed by the variable name, so `config.DATABASE_URL` reads like the tables of
+ * docs/OPERATIONS.md.
  */
 
 export class ConfigError extends Error {
@@ -110,7 +111,7 @@ export const env = {
       .describe(`${what}: lowercase letters, digits, "-" or "_", at most 63 characters`),
 };
 
-/** The variables every HTTP service reads (DESIGN.md §7). */
+/** The variables every HTTP service reads (docs/OPERATIONS.md#every-http-service). */
 export function baseServiceEnv(defaultPort: number) {
   return {
     PORT: env.port(defaultPort),

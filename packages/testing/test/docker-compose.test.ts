@@ -509,7 +509,7 @@ describe("infra/docker/healthcheck.mjs", () => {
     expect(await probe({ PORT: new URL(base).port })).toBe(0);
   });
 
-  it("knows each service's default port from DESIGN.md §7", async () => {
+  it("knows each service's default port, the one its config schema defaults to", async () => {
     const script = readFileSync(HEALTHCHECK_SCRIPT, "utf8");
     for (const service of STACK_SERVICES) {
       const schema = await loadSchema(service);

@@ -2,8 +2,9 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 
 /**
- * The sandbox's tenants, from the applications file (DESIGN.md §7). A workflow's kind decides the
- * session kind: kyc and reusable_kyc sessions are "user", kyb sessions are "business".
+ * The sandbox's tenants, from the applications file (SANDBOX_CONFIG, docs/OPERATIONS.md#didit-sandbox). A
+ * workflow's kind decides the session kind: kyc and reusable_kyc sessions are "user", kyb sessions are
+ * "business".
  */
 const workflowSchema = z.object({
   workflow_id: z.uuid(),

@@ -52,7 +52,10 @@ export class SandboxClock {
   }
 }
 
-/** ISO 8601 UTC with whole seconds and `Z`, as Didit writes `created_at` (API.md §8.5). */
+/**
+ * ISO 8601 UTC with whole seconds and `Z`, as Didit writes `created_at`
+ * (docs/DIDIT.md#what-the-sandbox-assumes).
+ */
 export function isoSeconds(epochMs: number): string {
   return new Date(Math.floor(epochMs / 1000) * 1000).toISOString().replace(".000Z", "Z");
 }

@@ -22,7 +22,7 @@ const millisecondList = (fallback: string, what: string) =>
     })
     .describe(what);
 
-/** The sandbox's environment (DESIGN.md §7); the README's configuration table mirrors it. */
+/** The sandbox's environment; docs/OPERATIONS.md#didit-sandbox documents it. */
 export const sandboxConfigSchema = z.object({
   PORT: env.port(3003),
   HOST: env.host(),
@@ -34,7 +34,7 @@ export const sandboxConfigSchema = z.object({
     .optional(),
   SANDBOX_WEBHOOK_RETRY_DELAYS_MS: millisecondList(
     "60000,240000",
-    "comma-separated milliseconds of sandbox time before each webhook retry, or none (API.md §8.6)",
+    "comma-separated milliseconds of sandbox time before each webhook retry, or none",
   ),
   SANDBOX_WEBHOOK_TIMEOUT_MS: env.positiveInt(
     10_000,

@@ -1,7 +1,10 @@
 import { isoSeconds } from "./clock.js";
 import type { SandboxSession } from "./store.js";
 
-/** `GET /v3/session/{id}/decision/` (API.md §4.1), plus the sandbox's `shared_from_session`. */
+/**
+ * `GET /v3/session/{id}/decision/` (docs/DIDIT.md#decision-update-status-list-delete), plus the sandbox's
+ * `shared_from_session`.
+ */
 export function decisionBody(session: SandboxSession): Record<string, unknown> {
   return {
     session_id: session.session_id,
@@ -25,7 +28,7 @@ export function decisionBody(session: SandboxSession): Record<string, unknown> {
   };
 }
 
-/** One row of `GET /v3/sessions/` (API.md §4.3). */
+/** One row of `GET /v3/sessions/` (docs/DIDIT.md#decision-update-status-list-delete). */
 export function sessionSummary(session: SandboxSession): Record<string, unknown> {
   return {
     session_id: session.session_id,

@@ -1,6 +1,6 @@
 /**
- * Didit's error bodies, Django REST framework style (API.md §0, §8.2): `{"detail": "…"}` for 401, 403,
- * 404, 429 and non-field 400; `{"<field>": ["…"]}` for field validation.
+ * Didit's error bodies, Django REST framework style (docs/DIDIT.md#base-facts): `{"detail": "…"}` for 401,
+ * 403, 404, 429 and non-field 400; `{"<field>": ["…"]}` for field validation.
  */
 export class DrfError extends Error {
   readonly statusCode: number;

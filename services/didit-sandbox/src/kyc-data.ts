@@ -3,9 +3,9 @@ import type { SandboxWorkflow } from "./applications.js";
 import { emptyFeatureBlocks, type FeatureBlocks, type FeatureItem } from "./store.js";
 
 /**
- * Plausible verification results for a finished sandbox session (API.md §4.1). Values derive from the
- * session id, so a session always shows the same person; `expected_details` win where given, as a real
- * flow would match them.
+ * Plausible verification results for a finished sandbox session
+ * (docs/DIDIT.md#decision-update-status-list-delete). Values derive from the session id, so a session always
+ * shows the same person; `expected_details` win where given, as a real flow would match them.
  */
 
 interface Person {
@@ -18,7 +18,7 @@ interface Person {
   country_code: string;
 }
 
-// Non-ASCII names on purpose: webhook signing must escape them (API.md §9.2).
+// Non-ASCII names on purpose: webhook signing must escape them (docs/DIDIT.md#traps).
 const PEOPLE: readonly Person[] = [
   {
     first_name: "Elena",

@@ -1,7 +1,7 @@
 /**
- * Didit's per-key rate limits (API.md §7): sliding 60 s windows per scope. Each emulated endpoint
- * counts in exactly one scope: create in `create`, decision in `decision`, list in `read` (generic GET),
- * and share, import-shared, update-status and delete in `write` (generic POST, PATCH, DELETE).
+ * Didit's per-key rate limits (docs/DIDIT.md#rate-limits): sliding 60 s windows per scope. Each emulated
+ * endpoint counts in exactly one scope: create in `create`, decision in `decision`, list in `read` (generic
+ * GET), and share, import-shared, update-status and delete in `write` (generic POST, PATCH, DELETE).
  */
 export type RateLimitScope = "create" | "decision" | "read" | "write";
 

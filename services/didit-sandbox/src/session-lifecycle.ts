@@ -20,7 +20,7 @@ export interface SessionLifecycleOptions {
 
 /**
  * Every status change goes through here: results are generated when a session finishes, feature
- * statuses follow the verdict, and a `status.updated` webhook goes out (API.md §8.7).
+ * statuses follow the verdict, and a `status.updated` webhook goes out (docs/DIDIT.md#webhooks).
  */
 export class SessionLifecycle {
   readonly #options: SessionLifecycleOptions;

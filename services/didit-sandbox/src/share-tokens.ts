@@ -21,8 +21,8 @@ function isCanonicalBase64url(segment: string): boolean {
 }
 
 /**
- * Mints and checks share tokens as Didit does (API.md §2): HS256 JWTs under a key only the sandbox
- * holds, generated per process so no token outlives the sandbox that signed it.
+ * Mints and checks share tokens as Didit does (docs/DIDIT.md#share-a-session): HS256 JWTs under a key only
+ * the sandbox holds, generated per process so no token outlives the sandbox that signed it.
  *
  * HMAC-SHA256 runs through node:crypto, synchronously: through WebCrypto (jose) each token cost an
  * asynchronous crypto job, which made share tokens a third of the sandbox's CPU under load. Only

@@ -3,7 +3,10 @@ import type { SessionKind, SessionStatus } from "@share-broker/didit";
 import type { SandboxWorkflow } from "./applications.js";
 import type { PackedBlocks } from "./packed-blocks.js";
 
-/** Decision blocks (API.md §4.1): plural arrays, each null until its feature has run. */
+/**
+ * Decision blocks (docs/DIDIT.md#decision-update-status-list-delete): plural arrays, each null until its
+ * feature has run.
+ */
 export const FEATURE_BLOCKS = [
   "id_verifications",
   "nfc_verifications",
@@ -45,7 +48,7 @@ export interface SandboxSession {
   language: string | null;
   contact_details: Record<string, unknown> | null;
   expected_details: Record<string, unknown> | null;
-  /** The hosted page; null for imported copies (API.md §8.5). */
+  /** The hosted page; null for imported copies (docs/DIDIT.md#what-the-sandbox-assumes). */
   url: string | null;
   created_at_ms: number;
   expires_at_ms: number;
@@ -68,7 +71,7 @@ const FIRST_SESSION_NUMBER = 43_000;
 
 /**
  * Sessions of every application, and the import ledger: one import per (source session, receiving
- * application), released when the imported copy is deleted (API.md §3, §8.3).
+ * application), released when the imported copy is deleted (docs/DIDIT.md#import-a-shared-session).
  */
 export class SessionStore {
   readonly #sessions = new Map<string, SandboxSession>();

@@ -60,7 +60,8 @@ it("makes a configured delay on import a client timeout (DiditUnavailableError) 
   );
   expect(error).toBeInstanceOf(DiditUnavailableError);
   expect((error as DiditUnavailableError).status).toBeNull();
-  // The response was lost, not the import: it shows up by vendor_data (API.md §3, client consequence).
+  // The response was lost, not the import: it shows up by vendor_data
+  // (docs/DIDIT.md#import-a-shared-session).
   await expect
     .poll(
       async () => (await sandbox.client(APP_B.apiKey).listSessions({ vendor_data: "b-lost-response" })).count,

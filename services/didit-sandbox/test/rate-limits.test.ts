@@ -5,7 +5,7 @@ import { APP_A, APP_B, finishedSession, rejectionOf, type Sandbox, startSandbox 
 let sandbox: Sandbox;
 
 beforeAll(async () => {
-  // Small limits so a test can fill a window; the defaults are the §7 numbers.
+  // Small limits so a test can fill a window; the defaults are Didit's (docs/DIDIT.md#rate-limits).
   sandbox = await startSandbox({ SANDBOX_RATE_LIMITS: "decision=3,write=2" });
 });
 afterAll(async () => {

@@ -8,7 +8,7 @@ import { diditWebhookRoutes } from "./routes/didit-webhooks.js";
 import { shareRoutes } from "./routes/shares.js";
 import { verificationRoutes } from "./routes/verifications.js";
 
-/** partner-a's HTTP application: the sharer's public API (DESIGN.md §3 steps 1–4 and 6). */
+/** partner-a's HTTP application: the sharer's public API (docs/ARCHITECTURE.md#the-flow, steps 1–4 and 6). */
 export async function buildPartnerAApp(
   ctx: PartnerAContext,
   readiness: Record<string, ReadinessCheck>,

@@ -5,7 +5,7 @@ export const SERVICE_NAME = "partner-a";
 
 const DAY = 86_400;
 
-/** partner-a's environment (DESIGN.md §7); the README's configuration table mirrors it. */
+/** partner-a's environment; docs/OPERATIONS.md#configuration documents it. */
 export const partnerAConfigSchema = z.object({
   ...baseServiceEnv(3001),
   DATABASE_URL: env.url(["postgres:", "postgresql:"], "a PostgreSQL connection URL"),

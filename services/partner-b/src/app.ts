@@ -7,7 +7,7 @@ import { diditWebhookRoutes } from "./routes/didit-webhooks.js";
 import { importRoutes } from "./routes/imports.js";
 import { policyRoutes } from "./routes/policies.js";
 
-/** partner-b's HTTP application: the importer's public API (DESIGN.md §3 steps 5–7). */
+/** partner-b's HTTP application: the importer's public API (docs/ARCHITECTURE.md#the-flow, steps 5–7). */
 export async function buildPartnerBApp(
   ctx: PartnerBContext,
   readiness: Record<string, ReadinessCheck>,

@@ -5,7 +5,7 @@ export const SERVICE_NAME = "partner-b";
 
 const DAY = 86_400;
 
-/** partner-b's environment (DESIGN.md §7); the README's configuration table mirrors it. */
+/** partner-b's environment; docs/OPERATIONS.md#configuration documents it. */
 export const partnerBConfigSchema = z.object({
   ...baseServiceEnv(3002),
   DATABASE_URL: env.url(["postgres:", "postgresql:"], "a PostgreSQL connection URL"),

@@ -5,7 +5,10 @@ import { notFound } from "../drf-errors.js";
 import { isUuid } from "../field-validation.js";
 import { callerOf, diditRoute } from "./didit-api.js";
 
-/** `GET /v3/session/{id}/decision/` (API.md §4.1); another application's session is a 404. */
+/**
+ * `GET /v3/session/{id}/decision/` (docs/DIDIT.md#decision-update-status-list-delete); another application's
+ * session is a 404.
+ */
 export function registerDecisionRoute(app: FastifyInstance, ctx: SandboxContext): void {
   app.get<{ Params: { sessionId: string } }>(
     "/session/:sessionId/decision/",

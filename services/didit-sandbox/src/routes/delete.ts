@@ -5,8 +5,9 @@ import { isUuid } from "../field-validation.js";
 import { callerOf, diditRoute } from "./didit-api.js";
 
 /**
- * `DELETE /v3/session/{id}/delete/` → 204 (API.md §4.4). Deleting an imported copy frees its
- * (source session, receiving application) pair for another import (§8.3).
+ * `DELETE /v3/session/{id}/delete/` → 204 (docs/DIDIT.md#decision-update-status-list-delete). Deleting an
+ * imported copy frees its (source session, receiving application) pair for another import
+ * (docs/DIDIT.md#what-the-sandbox-assumes).
  */
 export function registerDeleteRoute(app: FastifyInstance, ctx: SandboxContext): void {
   app.delete<{ Params: { sessionId: string } }>(

@@ -14,7 +14,7 @@ import { registerUpdateStatusRoute } from "./update-status.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
-    /** The Didit rate-limit scope a /v3 route counts in (API.md §7). */
+    /** The Didit rate-limit scope a /v3 route counts in (docs/DIDIT.md#rate-limits). */
     diditScope?: RateLimitScope;
   }
   interface FastifyRequest {
@@ -63,7 +63,7 @@ export async function diditApiPlugin(app: FastifyInstance, ctx: SandboxContext):
     );
     if (fault.status === undefined) {
       // A latency-only fault delays the answer after the route ran, as a slow Didit would: a client
-      // that times out has lost the response, not the effect (API.md §3, client consequence).
+      // that times out has lost the response, not the effect (docs/DIDIT.md#import-a-shared-session).
       request.faultLatencyMs = fault.latency_ms;
       return;
     }
@@ -118,7 +118,8 @@ export async function diditApiPlugin(app: FastifyInstance, ctx: SandboxContext):
   app.setErrorHandler(drfErrorHandler);
   app.setNotFoundHandler(async (request, reply) => {
     const path = pathOf(request);
-    // Didit redirects a path without its slash, the redirect drops x-api-key, and the caller sees 403 (§8.11).
+    // Didit redirects a path without its slash, the redirect drops x-api-key, and the caller sees 403
+    // (docs/DIDIT.md#base-facts).
     if (!path.endsWith("/")) {
       return reply.code(403).send({ detail: "Authentication credentials were not provided." });
     }

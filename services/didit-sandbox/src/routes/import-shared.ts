@@ -8,9 +8,10 @@ import type { SandboxSession } from "../store.js";
 import { callerOf, diditRoute } from "./didit-api.js";
 
 /**
- * `POST /v3/session/import-shared/` → 201 (API.md §3). The checks run in the table's order and the
- * first failure answers. One import per (source session, receiving application), whichever token is
- * used; the copy is cloned as the source stands now, and no webhook is sent (§8.5).
+ * `POST /v3/session/import-shared/` → 201 (docs/DIDIT.md#import-a-shared-session). The checks run in its
+ * table's order and the first failure answers. One import per (source session, receiving application),
+ * whichever token is used; the copy is cloned as the source stands now, and no webhook is sent
+ * (docs/DIDIT.md#what-the-sandbox-assumes).
  */
 export function registerImportSharedRoute(app: FastifyInstance, ctx: SandboxContext): void {
   app.post("/session/import-shared/", diditRoute("write"), async (request, reply) => {

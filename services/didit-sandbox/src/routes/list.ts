@@ -22,7 +22,10 @@ function countryOf(session: SandboxSession): string[] {
   );
 }
 
-/** `GET /v3/sessions/` (API.md §4.3): newest first, DRF limit-offset pages with absolute next/previous. */
+/**
+ * `GET /v3/sessions/` (docs/DIDIT.md#decision-update-status-list-delete): newest first, DRF limit-offset
+ * pages with absolute next/previous.
+ */
 export function registerListRoute(app: FastifyInstance, ctx: SandboxContext): void {
   app.get<{ Querystring: ListQuery }>("/sessions/", diditRoute("read"), async (request) => {
     const application = callerOf(request);

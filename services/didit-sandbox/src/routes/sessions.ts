@@ -71,7 +71,7 @@ function readExpectedDetails(value: Record<string, unknown>, errors: FieldErrors
   return out;
 }
 
-/** `POST /v3/session/` (API.md §1, §8.10), with the reuse rule for `vendor_data`. */
+/** `POST /v3/session/` (docs/DIDIT.md#create-session), with the reuse rule for `vendor_data`. */
 export function registerCreateSessionRoute(app: FastifyInstance, ctx: SandboxContext): void {
   app.post("/session/", diditRoute("create"), async (request, reply) => {
     const application = callerOf(request);
@@ -96,7 +96,8 @@ export function registerCreateSessionRoute(app: FastifyInstance, ctx: SandboxCon
     if (!workflow) throw notFound();
 
     if (vendorData) {
-      // Reuse rule (§1): an unfinished session on the workflow's latest version is handed back.
+      // Reuse rule (docs/DIDIT.md#create-session): an unfinished session on the workflow's latest version is
+      // handed back.
       const reusable = ctx.store
         .listFor(application.application_id)
         .find(

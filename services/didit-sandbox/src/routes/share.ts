@@ -8,8 +8,8 @@ import { callerOf, diditRoute } from "./didit-api.js";
 export const SHARE_TTL = { default: 3600, min: 60, max: 86_400 } as const;
 
 /**
- * `POST /v3/session/{id}/share/` → 200 (API.md §2, §8.8). Checks, in order: the session exists for the
- * caller (404), the body (400 per field), the session is finished (400).
+ * `POST /v3/session/{id}/share/` → 200 (docs/DIDIT.md#share-a-session). Checks, in order: the session exists
+ * for the caller (404), the body (400 per field), the session is finished (400).
  */
 export function registerShareRoute(app: FastifyInstance, ctx: SandboxContext): void {
   app.post<{ Params: { sessionId: string } }>(

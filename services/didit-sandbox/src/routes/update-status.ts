@@ -6,7 +6,7 @@ import { isUuid, readBoolean, readChoice, readEmail, readList, readString } from
 import { callerOf, diditRoute } from "./didit-api.js";
 
 const TARGETS: readonly UpdatableSessionStatus[] = ["Approved", "Declined", "Resubmitted"];
-/** Statuses update-status may move a session out of (API.md §4.2). */
+/** Statuses update-status may move a session out of (docs/DIDIT.md#decision-update-status-list-delete). */
 const UPDATABLE_FROM = new Set([
   "Approved",
   "Declined",
@@ -17,7 +17,10 @@ const UPDATABLE_FROM = new Set([
 ]);
 const RESUBMITTABLE_FROM = new Set(["Declined", "In Review", "Abandoned"]);
 
-/** `PATCH /v3/session/{id}/update-status/` → 200 (API.md §4.2); a change emits `status.updated`. */
+/**
+ * `PATCH /v3/session/{id}/update-status/` → 200 (docs/DIDIT.md#decision-update-status-list-delete); a change
+ * emits `status.updated`.
+ */
 export function registerUpdateStatusRoute(app: FastifyInstance, ctx: SandboxContext): void {
   app.patch<{ Params: { sessionId: string } }>(
     "/session/:sessionId/update-status/",

@@ -45,8 +45,8 @@ export interface WebhookDispatcherOptions {
 }
 
 /**
- * Signed webhook delivery with Didit's retry schedule (API.md §8.6): success is a 2xx within the
- * timeout; every attempt keeps the event_id but is re-signed with a fresh timestamp.
+ * Signed webhook delivery with Didit's retry schedule (docs/DIDIT.md#what-the-sandbox-assumes): success is a
+ * 2xx within the timeout; every attempt keeps the event_id but is re-signed with a fresh timestamp.
  */
 /** Deliveries on the wire at once (and connections per receiver). */
 const MAX_CONCURRENT_DELIVERIES = 16;

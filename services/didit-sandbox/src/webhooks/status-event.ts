@@ -2,10 +2,10 @@ import { randomUUID } from "node:crypto";
 import { decisionBody } from "../decision.js";
 import type { SandboxSession } from "../store.js";
 
-/** Statuses whose webhook carries the decision (API.md §5.2). */
+/** Statuses whose webhook carries the decision (docs/DIDIT.md#webhooks). */
 const WITH_DECISION = new Set(["Approved", "Declined", "In Review", "Abandoned"]);
 
-/** A `status.updated` event without its per-attempt `timestamp` (API.md §5.2, §8.7). */
+/** A `status.updated` event without its per-attempt `timestamp` (docs/DIDIT.md#webhooks). */
 export type PendingWebhookEvent = Record<string, unknown> & { event_id: string; session_id: string };
 
 export function statusUpdatedEvent(session: SandboxSession, createdAtSeconds: number): PendingWebhookEvent {

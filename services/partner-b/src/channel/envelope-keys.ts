@@ -17,7 +17,7 @@ export interface EnvelopeCrypto {
 
 /**
  * This partner's envelope keys, imported once. Outside production a missing key pair is generated
- * on first run (DESIGN.md §7); in production the keys must already be in KEYS_DIR.
+ * on first run (docs/PROTOCOL.md#keys-and-rotation); in production the keys must already be in KEYS_DIR.
  */
 export async function loadEnvelopeCrypto(options: {
   partnerId: string;

@@ -11,7 +11,7 @@ export type CopySearch =
 
 /**
  * Looks for our imported copy of the token's source session among our Didit sessions for this
- * import's vendor_data (API.md §3, client consequence). The session list is Didit's word, so a copy
+ * import's vendor_data (docs/DIDIT.md#import-a-shared-session). The session list is Didit's word, so a copy
  * found there is real even though the source session id came from unverified token claims.
  */
 export async function findImportedCopy(

@@ -11,8 +11,8 @@ import { type ImportRow, importAuditContext } from "./import-row.js";
 const REVIEW_PENDING_SECONDS = 60;
 
 /**
- * B's compliance decides an imported session that landed "In Review" (DESIGN.md §3 step 7). The
- * decision goes to Didit's update-status; the new status arrives by webhook, like any other change.
+ * B's compliance decides an imported session that landed "In Review" (docs/ARCHITECTURE.md#the-flow, step 7).
+ * The decision goes to Didit's update-status; the new status arrives by webhook, like any other change.
  */
 export async function requestReview(
   db: Database,

@@ -71,8 +71,8 @@ export const REJECTION = {
 } as const;
 
 /**
- * The inbox worker's job (DESIGN.md §3 step 5): open the envelope, record its receipt once, apply
- * the import policy, call import-shared, and record the outcome with its result for the sharer.
+ * The inbox worker's job (docs/ARCHITECTURE.md#the-flow, step 5): open the envelope, record its receipt once,
+ * apply the import policy, call import-shared, and record the outcome with its result for the sharer.
  *
  * Exactly one import per share, however often it is delivered: the receipt is unique per (source,
  * share id), one delivery at a time holds an import (a lease keyed by job id), and an import whose
@@ -222,9 +222,9 @@ export class ShareImporter {
     }
     if (error instanceof DiditForbiddenError)
       return this.#reconcileForbidden(row, error, jobId, job, token, log);
-    // Didit checks the source session before the workflow (API.md §3 rows 5–6) and its 404 does not
-    // say which one failed. We report source_gone: sessions can be deleted at any time, while the
-    // policy's workflow ids are fixed configuration an operator sees failing on every import.
+    // Didit checks the source session before the workflow (docs/DIDIT.md#import-a-shared-session, rows 5–6)
+    // and its 404 does not say which one failed. We report source_gone: sessions can be deleted at any time,
+    // while the policy's workflow ids are fixed configuration an operator sees failing on every import.
     if (error instanceof DiditNotFoundError) return this.#reject(row, REJECTION.sourceGone, details);
     if (error instanceof DiditValidationError) return this.#reject(row, REJECTION.invalidRequest, details);
     return this.#reject(row, REJECTION.diditRefused, details);

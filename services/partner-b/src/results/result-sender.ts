@@ -43,10 +43,10 @@ function backoffSeconds(attempts: number): number {
 }
 
 /**
- * Drains the results outbox (DESIGN.md §3 step 6): seals each result to the source partner and adds
- * it to its results queue. A row is marked sent only after the queue accepted it; a sender that dies
- * in between leaves a leased row that is sent again once the lease lapses, under the same job id,
- * which the queue and the sharer both treat as a duplicate. An import's results go out in order.
+ * Drains the results outbox (docs/ARCHITECTURE.md#the-flow, step 6): seals each result to the source partner
+ * and adds it to its results queue. A row is marked sent only after the queue accepted it; a sender that dies
+ * in between leaves a leased row that is sent again once the lease lapses, under the same job id, which the
+ * queue and the sharer both treat as a duplicate. An import's results go out in order.
  */
 export class ResultSender {
   readonly #loop: DrainLoop;

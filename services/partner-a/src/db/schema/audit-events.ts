@@ -1,7 +1,9 @@
 import type { PartnerAAuditAction } from "@share-broker/contracts";
 import { bigserial, index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
-/** Append-only audit trail (DESIGN.md §4): never updated; only the retention job deletes. */
+/**
+ * Append-only audit trail (docs/ARCHITECTURE.md#invariants): never updated; only the retention job deletes.
+ */
 export const auditEvents = pgTable(
   "audit_events",
   {
