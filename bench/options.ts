@@ -1,4 +1,11 @@
-import { parseArgs } from "node:util";
+import {
+  createProgram,
+  exitCodeOf,
+  positiveInteger,
+  positiveNumber,
+  UsageError,
+} from "@share-broker/channel/cli";
+import { type Command, InvalidArgumentError, Option } from "commander";
 
 export const PHASES = ["bare", "max", "half", "backlog"] as const;
 export type Phase = (typeof PHASES)[number];
@@ -30,92 +37,112 @@ export interface BenchOptions {
   stallSeconds: number;
 }
 
-const USAGE = `pnpm bench [options]
-
-  --shares N             shares per max-throughput run and per bare-baseline run (default 5000)
-  --runs N               consecutive max-throughput runs, one service lifetime (default 3)
-  --concurrency N        requests in flight when offering as fast as possible (default 64)
-  --half-load-seconds N  length of the half-load latency phase (default 60)
-  --half-load-rate R     pace the latency phase at R shares/s instead of half the measured max
-  --backlog N            shares queued while partner-b is stopped (default 50000)
-  --user-concurrency N   requests in flight while creating verified users (default 48)
-  --phases LIST          comma-separated subset of ${PHASES.join(",")} (default all)
-  --quick                smoke run: --shares 300 --runs 3 --half-load-seconds 10 --backlog 1000
-  --profile              run partner-a, partner-b and the sandbox with --cpu-prof during the
-                         max-throughput runs and print their top self-time functions
-  --trace-gc             run every measured process (services and bare baseline) with --trace-gc
-                         and print its garbage-collection pauses per phase
-  --no-build             use the existing dist/ builds as they are (default: turbo build first)
-  --keep                 keep databases, Redis keys and the world folder
-  --stall-seconds N      seconds without progress before a phase fails (default 120)
-  --help`;
-
-function positive(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`--${name} must be a positive integer`);
-  return parsed;
+/** What the command line gave, before --quick's defaults. */
+interface RawOptions {
+  shares?: number;
+  runs: number;
+  concurrency: number;
+  halfLoadSeconds?: number;
+  halfLoadRate?: number;
+  backlog?: number;
+  userConcurrency: number;
+  phases: Set<Phase>;
+  quick?: boolean;
+  profile?: boolean;
+  traceGc?: boolean;
+  build: boolean;
+  keep?: boolean;
+  stallSeconds: number;
 }
 
-function rate(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!(parsed > 0)) throw new Error("--half-load-rate must be a positive number of shares per second");
-  return parsed;
-}
-
-export function parseOptions(argv: string[]): BenchOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      shares: { type: "string" },
-      runs: { type: "string" },
-      concurrency: { type: "string" },
-      "half-load-seconds": { type: "string" },
-      "half-load-rate": { type: "string" },
-      backlog: { type: "string" },
-      "user-concurrency": { type: "string" },
-      phases: { type: "string" },
-      quick: { type: "boolean", default: false },
-      profile: { type: "boolean", default: false },
-      "trace-gc": { type: "boolean", default: false },
-      "no-build": { type: "boolean", default: false },
-      keep: { type: "boolean", default: false },
-      "stall-seconds": { type: "string" },
-      help: { type: "boolean", default: false },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
-  const quick = values.quick;
+function phaseList(value: string): Set<Phase> {
   const phases = new Set<Phase>();
-  for (const name of (values.phases ?? PHASES.join(",")).split(",").map((part) => part.trim())) {
+  for (const name of value.split(",").map((part) => part.trim())) {
     if (!(PHASES as readonly string[]).includes(name)) {
-      throw new Error(`unknown phase "${name}"; choose from ${PHASES.join(", ")}`);
+      throw new InvalidArgumentError(`unknown phase "${name}"; choose from ${PHASES.join(", ")}`);
     }
     phases.add(name as Phase);
   }
-  if (phases.has("half") && !phases.has("max") && values["half-load-rate"] === undefined) {
-    throw new Error(
+  return phases;
+}
+
+function resolveOptions(raw: RawOptions): BenchOptions {
+  if (raw.phases.has("half") && !raw.phases.has("max") && raw.halfLoadRate === undefined) {
+    throw new UsageError(
       "the half phase paces at half the measured max: include max in --phases, or give --half-load-rate",
     );
   }
+  const quick = raw.quick ?? false;
   return {
-    shares: positive("shares", values.shares, quick ? 300 : 5_000),
-    runs: positive("runs", values.runs, 3),
-    concurrency: positive("concurrency", values.concurrency, 64),
-    halfLoadSeconds: positive("half-load-seconds", values["half-load-seconds"], quick ? 10 : 60),
-    halfLoadRate: rate(values["half-load-rate"]),
-    backlog: positive("backlog", values.backlog, quick ? 1_000 : 50_000),
-    userConcurrency: positive("user-concurrency", values["user-concurrency"], 48),
-    phases,
-    profile: values.profile,
-    traceGc: values["trace-gc"],
-    build: !values["no-build"],
-    keep: values.keep,
-    stallSeconds: positive("stall-seconds", values["stall-seconds"], 120),
+    shares: raw.shares ?? (quick ? 300 : 5_000),
+    runs: raw.runs,
+    concurrency: raw.concurrency,
+    halfLoadSeconds: raw.halfLoadSeconds ?? (quick ? 10 : 60),
+    halfLoadRate: raw.halfLoadRate,
+    backlog: raw.backlog ?? (quick ? 1_000 : 50_000),
+    userConcurrency: raw.userConcurrency,
+    phases: raw.phases,
+    profile: raw.profile ?? false,
+    traceGc: raw.traceGc ?? false,
+    build: raw.build,
+    keep: raw.keep ?? false,
+    stallSeconds: raw.stallSeconds,
   };
+}
+
+/** `pnpm bench`: parses the command line and hands the options to `run`, whose result is the exit code. */
+export function benchProgram(run: (options: BenchOptions) => Promise<number>): Command {
+  return createProgram(
+    "pnpm bench",
+    "The end-to-end benchmark: starts the Didit sandbox, partner-a and partner-b from their production " +
+      "builds in a world of their own and measures a bare baseline, max throughput, latency at half " +
+      "load, resources and a backlog drain (bench/README.md).",
+  )
+    .option(
+      "--shares <n>",
+      "shares per max-throughput run and per bare-baseline run (default: 5000; 300 with --quick)",
+      positiveInteger,
+    )
+    .option("--runs <n>", "consecutive max-throughput runs, one service lifetime", positiveInteger, 3)
+    .option("--concurrency <n>", "requests in flight when offering as fast as possible", positiveInteger, 64)
+    .option(
+      "--half-load-seconds <n>",
+      "seconds of the half-load latency phase (default: 60; 10 with --quick)",
+      positiveInteger,
+    )
+    .option(
+      "--half-load-rate <rate>",
+      "pace the latency phase at <rate> shares/s instead of half the measured max",
+      positiveNumber,
+    )
+    .option(
+      "--backlog <n>",
+      "shares queued while partner-b is stopped (default: 50000; 1000 with --quick)",
+      positiveInteger,
+    )
+    .option("--user-concurrency <n>", "requests in flight while creating verified users", positiveInteger, 48)
+    .addOption(
+      new Option("--phases <list>", `comma-separated subset of ${PHASES.join(",")}`)
+        .argParser(phaseList)
+        .default(new Set(PHASES), "all"),
+    )
+    .option("--quick", "smoke run: --shares 300 --half-load-seconds 10 --backlog 1000 unless given")
+    .option(
+      "--profile",
+      "run partner-a, partner-b and the sandbox with --cpu-prof during the max-throughput runs and print their top self-time functions",
+    )
+    .option(
+      "--trace-gc",
+      "run every measured process (services and bare baseline) with --trace-gc and print its garbage-collection pauses per phase",
+    )
+    .option("--no-build", "use the existing dist/ builds as they are (default: turbo build first)")
+    .option("--keep", "keep databases, Redis keys and the world folder")
+    .option("--stall-seconds <n>", "seconds without progress before a phase fails", positiveInteger, 120)
+    .addHelpText(
+      "after",
+      "\nEnvironment: BENCH_DATABASE_URL (else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres),\n" +
+        "a server where the bench may create databases; BENCH_REDIS_URL (else REDIS_URL, else\n" +
+        "redis://127.0.0.1:6379).\n\nExit status: 0 every check passed; 1 a refused offer or a failed check; 2 usage error.",
+    )
+    .action(exitCodeOf((raw: RawOptions) => run(resolveOptions(raw))));
 }

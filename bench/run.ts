@@ -8,12 +8,13 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { runCli } from "@share-broker/channel/cli";
 import pg from "pg";
 import { BareBaseline, type BareRun } from "./bare/baseline.js";
 import { A_CONCURRENCY, B_CONCURRENCY } from "./bare/shape.js";
 import { GcLog } from "./gc-pauses.js";
 import { describeMachine } from "./machine.js";
-import { type BenchOptions, parseOptions } from "./options.js";
+import { type BenchOptions, benchProgram } from "./options.js";
 import { checkDiditImports } from "./outcomes.js";
 import {
   type ProductRun,
@@ -301,8 +302,7 @@ function targetsOf(result: BenchResult): Partial<Targets> {
   return targets;
 }
 
-async function main(): Promise<number> {
-  const options = parseOptions(process.argv.slice(2));
+async function main(options: BenchOptions): Promise<number> {
   build(options);
   const startedAt = new Date();
   const stamp = startedAt
@@ -459,7 +459,7 @@ async function main(): Promise<number> {
   return result.ok ? 0 : 1;
 }
 
-main().then(
+runCli(benchProgram(main), process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error) => {
     process.stderr.write(`bench: ${String((error as Error).stack ?? error)}\n`);

@@ -1,21 +1,10 @@
-import { parseArgs } from "node:util";
+import { type CliOutput, createProgram, exitCodeOf, runCli } from "./cli.js";
 import { MissingKeysError, readPartnerKeyFile, writePartnerKeyFiles } from "./key-files.js";
 import { generatePartnerKeys, type PartnerKeyFile, publicJwksOf, rotatePartnerKeys } from "./keys.js";
 import { assertPartnerId } from "./partner-id.js";
 
-export const KEYS_USAGE = `Usage:
-  pnpm keys generate --partner <id> --out <dir> [--rotate]
-      Writes <dir>/private.jwks.json (mode 0600) and <dir>/public.jwks.json, and prints the public
-      JWKS to hand to the other partner. Refuses to replace existing keys unless --rotate, which
-      keeps the current keys as "previous" so envelopes in flight still open.
-  pnpm keys public --dir <dir>
-      Prints the public JWKS of existing keys.`;
-
-export interface KeysCommandIo {
-  /** Receives only public material: the JWKS for the other partner. */
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
+/** stdout receives only public material: the JWKS for the other partner, and usage. */
+type KeysCommandIo = CliOutput;
 
 async function existingKeyFile(dir: string): Promise<PartnerKeyFile | undefined> {
   try {
@@ -50,29 +39,49 @@ async function generate(partner: string, out: string, rotate: boolean, io: KeysC
   return 0;
 }
 
-/** `pnpm keys …`; returns the exit code. Never writes private key material to either stream. */
+/** The `pnpm keys` program, its actions bound to `io`. */
+function keysProgram(io: KeysCommandIo) {
+  const program = createProgram(
+    "pnpm keys",
+    "A partner's envelope keys: Ed25519 signing, X25519 encryption.",
+    io,
+  );
+  program
+    .command("generate")
+    .summary("write a partner's keys and print the public JWKS")
+    .description(
+      "Write <dir>/private.jwks.json (mode 0600) and <dir>/public.jwks.json, and print the public JWKS " +
+        "to hand to the other partner. Refuses to replace existing keys unless --rotate.",
+    )
+    .requiredOption("--partner <id>", "the partner id the keys belong to (e.g. partner-a)")
+    .requiredOption("--out <dir>", "the keys folder")
+    .option("--rotate", 'replace existing keys, keeping them as "previous" so envelopes in flight still open')
+    .action(
+      exitCodeOf((options: { partner: string; out: string; rotate?: boolean }) =>
+        generate(options.partner, options.out, options.rotate ?? false, io),
+      ),
+    );
+  program
+    .command("public")
+    .summary("print the public JWKS of existing keys")
+    .description("Print the public JWKS of existing keys.")
+    .requiredOption("--dir <dir>", "the keys folder")
+    .action(
+      exitCodeOf(async (options: { dir: string }) => {
+        io.stdout(`${JSON.stringify(publicJwksOf(await readPartnerKeyFile(options.dir)), null, 2)}\n`);
+        return 0;
+      }),
+    );
+  return program;
+}
+
+/**
+ * `pnpm keys …`; returns the exit code: 0 done, 1 refused or failed, 2 usage error. Never writes
+ * private key material to either stream.
+ */
 export async function runKeysCommand(argv: readonly string[], io: KeysCommandIo): Promise<number> {
-  const [command, ...rest] = argv;
   try {
-    const { values } = parseArgs({
-      args: [...rest],
-      options: {
-        partner: { type: "string" },
-        out: { type: "string" },
-        dir: { type: "string" },
-        rotate: { type: "boolean", default: false },
-      },
-      strict: true,
-    });
-    if (command === "generate" && values.partner && values.out) {
-      return await generate(values.partner, values.out, values.rotate ?? false, io);
-    }
-    if (command === "public" && values.dir) {
-      io.stdout(`${JSON.stringify(publicJwksOf(await readPartnerKeyFile(values.dir)), null, 2)}\n`);
-      return 0;
-    }
-    io.stderr(`${KEYS_USAGE}\n`);
-    return 2;
+    return await runCli(keysProgram(io), argv);
   } catch (error) {
     io.stderr(`keys: ${(error as Error).message}\n`);
     return 1;

@@ -185,10 +185,27 @@ describe("pnpm keys", () => {
     expect(await mode(join(keysDir, PRIVATE_KEYS_FILE))).toBe(0o600);
   });
 
-  it("prints usage for unknown commands and refuses keys of another partner", async () => {
-    const usage = capture();
-    expect(await runKeysCommand(["frobnicate"], usage.io)).toBe(2);
-    expect(usage.out.stderr).toContain("pnpm keys generate --partner <id> --out <dir>");
+  it("answers --help on stdout, and a usage error in one line with exit 2", async () => {
+    const help = capture();
+    expect(await runKeysCommand(["generate", "--help"], help.io)).toBe(0);
+    expect(help.out.stdout).toContain("Usage: pnpm keys generate [options]");
+    expect(help.out.stdout).toContain("--rotate");
+    expect(help.out.stderr).toBe("");
+
+    const unknown = capture();
+    expect(await runKeysCommand(["frobnicate"], unknown.io)).toBe(2);
+    expect(unknown.out.stderr).toBe(
+      "error: unknown command 'frobnicate' (run 'pnpm keys --help' for usage)\n",
+    );
+    const missing = capture();
+    expect(await runKeysCommand(["generate", "--partner", "partner-b"], missing.io)).toBe(2);
+    expect(missing.out.stderr).toBe(
+      "error: required option '--out <dir>' not specified (run 'pnpm keys generate --help' for usage)\n",
+    );
+    expect(missing.out.stdout).toBe("");
+  });
+
+  it("refuses keys of another partner and a bad partner id", async () => {
     const other = capture();
     const keysDir = join(dir, "cli", "partner-b");
     expect(

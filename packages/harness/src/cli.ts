@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { createProgram, exitCodeOf, positiveInteger, runCli } from "@share-broker/channel/cli";
+import { type Command, Option } from "commander";
 import { UnexpectedAnswerError } from "./clients.js";
 import { ConfigError, type HarnessConfig, resolveConfig, SETTINGS } from "./config.js";
 import { shellControls } from "./controls.js";
@@ -9,8 +10,8 @@ import { formatLoadResult, runLoad } from "./load.js";
 import { ProgressBar } from "./progress.js";
 import {
   DEFAULT_JUNIT_FILE,
-  isReportFormat,
   REPORT_FORMATS,
+  type ReportFormat,
   renderReport,
   writeReport,
 } from "./reports/index.js";
@@ -18,77 +19,34 @@ import { runScenarios, UnknownScenarioError } from "./runner.js";
 import { ExpectationFailed } from "./scenario.js";
 import { SCENARIOS } from "./scenarios/index.js";
 
-const flagLine = (flag: string, env: string, help: string) =>
-  `  --${flag.padEnd(22)} ${env.padEnd(28)} ${help}`;
-const settingLines = SETTINGS.map((setting) => flagLine(setting.flag, setting.env, setting.help)).join("\n");
-
-const USAGE = `share-broker integration harness
-
-usage:
-  pnpm harness run [scenario…] [--report junit|json|text] [--out <file>] [settings]
-  pnpm harness load --shares N --concurrency C [--share-timeout S] [--out <file.json>] [settings]
-  pnpm harness list
-  pnpm harness help
-
-run: every scenario (or those named) one at a time against a running stack; prints a table and
-writes the report: junit to ${DEFAULT_JUNIT_FILE} by default, json and text to stdout unless --out.
-Scenarios whose prerequisites are not configured are skipped with the reason.
-
-settings: flags win over the environment; what is unset comes from the development stack
-(infra/dev) unless HARNESS_DEV_DEFAULTS=0 or --no-dev-defaults.
-${settingLines}
-
-partner-b control (partner-b-backlog, token-expired-in-transit):
-${flagLine("stop-partner-b-cmd", "HARNESS_STOP_PARTNER_B_CMD", "shell command that stops partner-b")}
-${flagLine("start-partner-b-cmd", "HARNESS_START_PARTNER_B_CMD", "shell command that starts it again")}
-
-exit status: 0 nothing failed (skips allowed); 1 a scenario failed, or a load share was not
-imported; 2 usage or configuration error.
-`;
-
-class UsageError extends Error {
-  override name = "UsageError";
+/** The settings every command that talks to the stack takes: one flag per SETTINGS entry. */
+interface SettingsOptions {
+  devDefaults: boolean;
+  [attribute: string]: unknown;
 }
 
-function parse(argv: string[]) {
-  const options: Record<string, { type: "string" | "boolean" }> = {
-    report: { type: "string" },
-    out: { type: "string" },
-    shares: { type: "string" },
-    concurrency: { type: "string" },
-    "share-timeout": { type: "string" },
-    "stop-partner-b-cmd": { type: "string" },
-    "start-partner-b-cmd": { type: "string" },
-    "no-dev-defaults": { type: "boolean" },
-    help: { type: "boolean" },
-  };
-  for (const setting of SETTINGS) options[setting.flag] = { type: "string" };
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
+/** Adds a flag per setting (the environment variable named in its help) and --no-dev-defaults. */
+function withSettings(command: Command): Command {
+  for (const setting of SETTINGS) {
+    command.option(`--${setting.flag} <${setting.kind}>`, `${setting.help} (${setting.env})`);
   }
+  return command
+    .option("--no-dev-defaults", "leave unset settings unset instead of taking infra/dev's")
+    .addHelpText(
+      "after",
+      "\nSettings: flags win over the environment; what is unset comes from the development stack\n" +
+        "(infra/dev) unless HARNESS_DEV_DEFAULTS=0 or --no-dev-defaults.",
+    );
 }
 
-type Parsed = ReturnType<typeof parse>;
-
-function stringFlag(parsed: Parsed, name: string): string | undefined {
-  const value = parsed.values[name];
-  return typeof value === "string" ? value : undefined;
-}
-
-function configFrom(parsed: Parsed): HarnessConfig {
+function configFrom(command: Command, options: SettingsOptions): HarnessConfig {
   const flags: Record<string, string | undefined> = {};
-  for (const setting of SETTINGS) flags[setting.flag] = stringFlag(parsed, setting.flag);
-  return resolveConfig({ flags, ...(parsed.values["no-dev-defaults"] ? { devDefaults: false } : {}) });
-}
-
-function integerFlag(parsed: Parsed, name: string, fallback: number): number {
-  const raw = stringFlag(parsed, name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${name} must be a positive integer`);
-  return value;
+  for (const setting of SETTINGS) {
+    const option = command.options.find((candidate) => candidate.long === `--${setting.flag}`);
+    const value = option ? options[option.attributeName()] : undefined;
+    flags[setting.flag] = typeof value === "string" ? value : undefined;
+  }
+  return resolveConfig({ flags, ...(options.devDefaults ? {} : { devDefaults: false }) });
 }
 
 function describeTarget(config: HarnessConfig): string {
@@ -98,16 +56,23 @@ function describeTarget(config: HarnessConfig): string {
 
 const MARK = { passed: "pass", failed: "FAIL", skipped: "skip" } as const;
 
-async function runCommand(parsed: Parsed, names: string[]): Promise<number> {
-  const format = stringFlag(parsed, "report") ?? "junit";
-  if (!isReportFormat(format)) throw new UsageError(`--report must be one of ${REPORT_FORMATS.join(", ")}`);
-  const out = stringFlag(parsed, "out") ?? (format === "junit" ? DEFAULT_JUNIT_FILE : undefined);
+interface RunOptions extends SettingsOptions {
+  /** One of REPORT_FORMATS: commander checked the choice. */
+  report: ReportFormat;
+  out?: string;
+  stopPartnerBCmd?: string;
+  startPartnerBCmd?: string;
+}
+
+async function runCommand(names: string[], options: RunOptions, command: Command): Promise<number> {
+  const format = options.report;
+  const out = options.out ?? (format === "junit" ? DEFAULT_JUNIT_FILE : undefined);
   // The report owns stdout when it goes there; progress and the table then go to stderr.
   const human = out === undefined ? process.stderr : process.stdout;
-  const config = configFrom(parsed);
+  const config = configFrom(command, options);
   const controls = shellControls({
-    stop: stringFlag(parsed, "stop-partner-b-cmd") ?? process.env.HARNESS_STOP_PARTNER_B_CMD,
-    start: stringFlag(parsed, "start-partner-b-cmd") ?? process.env.HARNESS_START_PARTNER_B_CMD,
+    stop: options.stopPartnerBCmd ?? process.env.HARNESS_STOP_PARTNER_B_CMD,
+    start: options.startPartnerBCmd ?? process.env.HARNESS_START_PARTNER_B_CMD,
   });
   human.write(`harness: against ${describeTarget(config)}\n`);
   const summary = await runScenarios(config, {
@@ -128,11 +93,17 @@ async function runCommand(parsed: Parsed, names: string[]): Promise<number> {
   return summary.ok ? 0 : 1;
 }
 
-async function loadCommand(parsed: Parsed): Promise<number> {
-  const shares = integerFlag(parsed, "shares", 100);
-  const concurrency = integerFlag(parsed, "concurrency", 10);
-  const shareTimeoutSeconds = integerFlag(parsed, "share-timeout", 120);
-  const config = configFrom(parsed);
+interface LoadOptions extends SettingsOptions {
+  shares: number;
+  concurrency: number;
+  shareTimeout: number;
+  out?: string;
+}
+
+async function loadCommand(options: LoadOptions, command: Command): Promise<number> {
+  const { shares, concurrency } = options;
+  const shareTimeoutSeconds = options.shareTimeout;
+  const config = configFrom(command, options);
   process.stdout.write(
     `load: ${shares} shares, ${concurrency} in flight, against ${describeTarget(config)}\n`,
   );
@@ -157,7 +128,7 @@ async function loadCommand(parsed: Parsed): Promise<number> {
   });
   bars[phase].done();
   process.stdout.write(formatLoadResult(result));
-  const out = stringFlag(parsed, "out");
+  const out = options.out;
   if (out) {
     writeFileSync(resolve(out), `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(`result (json): ${resolve(out)}\n`);
@@ -173,28 +144,63 @@ function listCommand(): number {
   return 0;
 }
 
+function harnessProgram(): Command {
+  const program = createProgram(
+    "pnpm harness",
+    "share-broker integration harness: partner scenarios and load against a running stack.",
+  ).addHelpText(
+    "after",
+    "\nExit status: 0 nothing failed (skips allowed); 1 a scenario failed, or a load share was not\n" +
+      "imported; 2 usage or configuration error.",
+  );
+  withSettings(
+    program
+      .command("run")
+      .summary("run the scenarios (all, or those named) against a running stack")
+      .description(
+        "Runs every scenario (or those named) one at a time against a running stack; prints a table and " +
+          `writes the report: junit to ${DEFAULT_JUNIT_FILE} by default, json and text to stdout unless ` +
+          "--out. Scenarios whose prerequisites are not configured are skipped with the reason.",
+      )
+      .argument("[scenario...]", "scenario names (pnpm harness list); all when none")
+      .addOption(new Option("--report <format>", "report format").choices(REPORT_FORMATS).default("junit"))
+      .option("--out <file>", "write the report to this file")
+      .option(
+        "--stop-partner-b-cmd <command>",
+        "shell command that stops partner-b, for partner-b-backlog and token-expired-in-transit (HARNESS_STOP_PARTNER_B_CMD)",
+      )
+      .option(
+        "--start-partner-b-cmd <command>",
+        "shell command that starts partner-b again (HARNESS_START_PARTNER_B_CMD)",
+      ),
+  ).action(exitCodeOf(runCommand));
+  withSettings(
+    program
+      .command("load")
+      .summary("offer shares under load and report throughput and share→import latency")
+      .description(
+        "Offers --shares shares through partner-a, --concurrency in flight, and waits for each to be " +
+          "imported at partner-b; prints throughput and share→import latency percentiles.",
+      )
+      .option("--shares <n>", "shares to offer", positiveInteger, 100)
+      .option("--concurrency <n>", "shares in flight", positiveInteger, 10)
+      .option("--share-timeout <seconds>", "seconds a share may take to be imported", positiveInteger, 120)
+      .option("--out <file.json>", "also write the result as JSON"),
+  ).action(exitCodeOf(loadCommand));
+  program
+    .command("list")
+    .summary("list the scenarios and what each needs")
+    .description("Lists the scenarios, each with its expectation and the settings it needs.")
+    .action(exitCodeOf(listCommand));
+  return program;
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
-    const parsed = parse(argv);
-    const [command, ...rest] = parsed.positionals;
-    if (parsed.values.help || command === undefined || command === "help") {
-      process.stdout.write(USAGE);
-      return command === undefined && !parsed.values.help ? 2 : 0;
-    }
-    if (command === "run") return await runCommand(parsed, rest);
-    if (command === "load") {
-      if (rest.length > 0) throw new UsageError(`load takes no arguments (got ${rest.join(" ")})`);
-      return await loadCommand(parsed);
-    }
-    if (command === "list") return listCommand();
-    throw new UsageError(`unknown command "${command}" (run, load, list, help)`);
+    return await runCli(harnessProgram(), argv);
   } catch (error) {
     if (error instanceof ConfigError || error instanceof UnknownScenarioError) {
       process.stderr.write(`harness: ${error.message}\n`);
-      return 2;
-    }
-    if (error instanceof UsageError) {
-      process.stderr.write(`harness: ${error.message}\n\n${USAGE}`);
       return 2;
     }
     const expected = error instanceof UnexpectedAnswerError || error instanceof ExpectationFailed;
