@@ -21,6 +21,11 @@ export async function buildPartnerAApp(
     rateLimitPerMinute: ctx.config.RATE_LIMIT_PER_MINUTE,
     readiness,
     metricsRegistry,
+    openapi: {
+      title: "share-broker partner-a",
+      version: "1.0.0",
+      description: "The sharer's API: verifications, consents, shares and their audit.",
+    },
   });
   await verificationRoutes(app, ctx);
   await diditWebhookRoutes(app, ctx);

@@ -20,6 +20,11 @@ export async function buildPartnerBApp(
     rateLimitPerMinute: ctx.config.RATE_LIMIT_PER_MINUTE,
     readiness,
     metricsRegistry,
+    openapi: {
+      title: "share-broker partner-b",
+      version: "1.0.0",
+      description: "The recipient's API: imports, compliance reviews, the import policy and audit.",
+    },
   });
   await importRoutes(app, ctx);
   await diditWebhookRoutes(app, ctx);
