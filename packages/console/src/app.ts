@@ -1,9 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { AppError, createApp, errorBodySchema, type Logger } from "@share-broker/service-kit";
+import { errorBodySchema, SHARE_STATES } from "@share-broker/contracts";
+import { AppError, createApp, type Logger, typedRoutes } from "@share-broker/service-kit";
 import type { FastifyInstance } from "fastify";
+import { z } from "zod";
 import { type ConsoleConfig, isLoopbackHost, SERVICE_NAME } from "./config.js";
 import { buildOverview, type Partners } from "./overview.js";
-import { fragments, renderPage, SHARE_STATES } from "./render.js";
+import { fragments, renderPage } from "./render.js";
 
 export interface ConsoleDependencies {
   config: Pick<ConsoleConfig, "CONSOLE_REFRESH_MS" | "CONSOLE_ALLOW_REMOTE">;
@@ -11,22 +13,30 @@ export interface ConsoleDependencies {
   partners: Partners;
 }
 
-const UUID = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+const pageQuery = z.object({
+  share: z.guid().optional(),
+  status: z.enum(SHARE_STATES).optional(),
+});
 
-const pageQuery = {
-  type: "object",
-  properties: {
-    share: { type: "string", pattern: UUID },
-    status: { type: "string", enum: SHARE_STATES.map(([state]) => state) },
-  },
-} as const;
+// The overview's parts are typed where they are built (overview.ts); here they only have to be objects.
+const looseObject = z.custom<object>((value) => typeof value === "object" && value !== null);
 
-interface PageQuery {
-  share?: string;
-  status?: string;
-}
-
-const looseObject = { type: "object", additionalProperties: true } as const;
+/** What the page refreshes from: the overview as the console assembled it, and its HTML fragments. */
+const overviewAnswer = z.object({
+  generated_at: z.string(),
+  status_filter: z.string().nullable(),
+  sources: z.record(z.string(), looseObject),
+  shares: z.array(z.object({ share: looseObject, import_at_b: looseObject.nullable() })),
+  selected: z
+    .object({
+      share_id: z.string(),
+      share: looseObject.nullable(),
+      imports: z.array(looseObject),
+      timeline: z.array(looseObject),
+    })
+    .nullable(),
+  html: z.record(z.string(), z.string()),
+});
 
 /** The hostname of a Host header: `127.0.0.1:3000` → `127.0.0.1`, `[::1]:3000` → `[::1]`. */
 function hostnameOf(header: string | undefined): string {
@@ -64,11 +74,13 @@ export async function buildConsoleApp(deps: ConsoleDependencies): Promise<Fastif
     return payload;
   });
 
-  app.get(
+  const routes = typedRoutes(app);
+  // The page is HTML, which the JSON type provider cannot type; its query is typed by hand.
+  app.get<{ Querystring: z.infer<typeof pageQuery> }>(
     "/",
     { schema: { querystring: pageQuery, response: { "4xx": errorBodySchema } } },
     async (request, reply) => {
-      const query = request.query as PageQuery;
+      const query = request.query;
       const overview = await buildOverview(deps.partners, { shareId: query.share, status: query.status });
       const nonce = randomBytes(16).toString("base64");
       return reply
@@ -81,49 +93,16 @@ export async function buildConsoleApp(deps: ConsoleDependencies): Promise<Fastif
     },
   );
 
-  app.get(
+  routes.get(
     "/api/shares",
     {
       // Polled every second by every open page: only failures are worth a log line.
       logLevel: "warn",
       config: { rateLimit: false },
-      schema: {
-        querystring: pageQuery,
-        response: {
-          200: {
-            type: "object",
-            properties: {
-              generated_at: { type: "string" },
-              status_filter: { type: ["string", "null"] },
-              sources: { type: "object", additionalProperties: looseObject },
-              shares: {
-                type: "array",
-                items: {
-                  type: "object",
-                  properties: {
-                    share: looseObject,
-                    import_at_b: { ...looseObject, type: ["object", "null"] },
-                  },
-                },
-              },
-              selected: {
-                type: ["object", "null"],
-                properties: {
-                  share_id: { type: "string" },
-                  share: { ...looseObject, type: ["object", "null"] },
-                  imports: { type: "array", items: looseObject },
-                  timeline: { type: "array", items: looseObject },
-                },
-              },
-              html: { type: "object", additionalProperties: { type: "string" } },
-            },
-          },
-          "4xx": errorBodySchema,
-        },
-      },
+      schema: { querystring: pageQuery, response: { 200: overviewAnswer, "4xx": errorBodySchema } },
     },
     async (request) => {
-      const query = request.query as PageQuery;
+      const query = request.query;
       const overview = await buildOverview(deps.partners, { shareId: query.share, status: query.status });
       return { ...overview, html: fragments(overview) };
     },
