@@ -1,3 +1,4 @@
+import { errorBodySchema, shareAcceptedSchema } from "@share-broker/contracts";
 import type { JsonClient } from "./http.js";
 import { forEachConcurrently, sleep } from "./progress.js";
 import type { ShareableUser } from "./users.js";
@@ -22,15 +23,16 @@ async function offer(partnerA: JsonClient, user: ShareableUser, dueAt: number): 
   try {
     const answer = await partnerA.call("POST", "/v1/shares", { consent_id: user.consentId });
     const answeredAt = now();
-    const shareId = answer.status === 202 ? (answer.body?.share_id as string | undefined) : undefined;
+    // Read with the contract's schemas: a 202 without a valid share id counts as an error.
+    const accepted = answer.status === 202 ? shareAcceptedSchema.safeParse(answer.body) : undefined;
     return {
       userId: user.userId,
       dueAt,
       sentAt,
       answeredAt,
       status: answer.status,
-      shareId,
-      ...(answer.status === 202 ? {} : { error: JSON.stringify(answer.body).slice(0, 300) }),
+      shareId: accepted?.data?.share_id,
+      ...(accepted?.success ? {} : { error: describeRefusal(answer.status, answer.body) }),
     };
   } catch (error) {
     return {
@@ -43,6 +45,14 @@ async function offer(partnerA: JsonClient, user: ShareableUser, dueAt: number): 
       error: String(error),
     };
   }
+}
+
+/** The error code and message of a refusal, or what arrived when the body is not the contract's. */
+function describeRefusal(status: number, body: unknown): string {
+  if (status === 202) return "202 with a body outside the contract (ShareAccepted)";
+  const refusal = errorBodySchema.safeParse(body);
+  if (refusal.success) return `${refusal.data.error.code}: ${refusal.data.error.message}`;
+  return JSON.stringify(body).slice(0, 300);
 }
 
 /** Offers one share per user as fast as partner-a accepts them: `concurrency` requests in flight. */

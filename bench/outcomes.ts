@@ -134,7 +134,7 @@ export function checkOutcomes(offers: readonly Offer[], outcomes: readonly Share
     if (problems.length < 20) problems.push(text);
     else if (problems.length === 20) problems.push("… more problems not listed");
   };
-  const refused = offers.filter((offer) => offer.status !== 202);
+  const refused = offers.filter((offer) => offer.status !== 202 || offer.shareId === undefined);
   if (refused.length > 0) {
     note(`${refused.length} offers not accepted, e.g. ${refused[0]?.status} ${refused[0]?.error ?? ""}`);
   }

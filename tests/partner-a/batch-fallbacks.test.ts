@@ -2,7 +2,14 @@ import { randomUUID } from "node:crypto";
 import { metricValue, type ServiceProcess } from "@share-broker/testing";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { auditOf, consentFor, verifiedUser } from "../support/partner-a-flow.js";
+import {
+  auditOf,
+  consentFor,
+  requestShare,
+  shareOf,
+  shareReaches,
+  verifiedUser,
+} from "../support/partner-a-flow.js";
 import {
   createWorld,
   eventually,
@@ -27,7 +34,8 @@ let partnerA: PartnerProcess;
 beforeAll(async () => {
   world = await createWorld();
   sandbox = await startSandbox(world);
-  partnerA = await startWorldPartner(world, "partner-a");
+  // A short lease, so a share whose dispatch could not even be rescheduled is claimed again soon.
+  partnerA = await startWorldPartner(world, "partner-a", { env: { DISPATCH_LEASE_SECONDS: "2" } });
 });
 afterAll(async () => {
   await partnerA?.stop();
@@ -128,5 +136,51 @@ it("answers every request of a failed accept batch through its own transaction, 
   expect(partnerA.output()).not.toContain(key);
   for (const userId of [plugUser, racedUser]) {
     expect(JSON.stringify(warningsOf("accept_share"))).not.toContain(userId);
+  }
+});
+
+it("leaves a share leased when its dispatch and its reschedule both fail, counts and logs that, and sends it once the lease lapses", async () => {
+  const user = (await verifiedUser(world, partnerA)) as string;
+  const consent = await consentFor(partnerA, user);
+  const db = new pg.Client({ connectionString: partnerA.databaseUrl });
+  await db.connect();
+  try {
+    // The database refuses both the mint's record (the dispatch fails) and the reschedule after it
+    // (which sets last_error), as a broken or read-only primary would; the lease claim still works.
+    await db.query(`
+      create function refuse_dispatch() returns trigger language plpgsql as $$
+        begin raise exception 'injected: dispatch refused'; end $$;
+      create trigger refuse_mint before update on shares
+        for each row when (new.status = 'minted') execute function refuse_dispatch();
+      create trigger refuse_reschedule before update on share_dispatches
+        for each row when (new.last_error is not null) execute function refuse_dispatch();`);
+    const before = (await fallbacksCounted("dispatch_reschedule")) ?? 0;
+    const shareId = await requestShare(partnerA, consent);
+    await eventually(
+      async () => ((await fallbacksCounted("dispatch_reschedule")) ?? 0) > before || undefined,
+      10_000,
+      "the failed reschedule counted",
+    );
+    expect(warningsOf("dispatch_reschedule")[0]).toEqual(
+      expect.objectContaining({
+        service: "partner-a",
+        msg: "batch statement failed; its items fell back",
+        items: 1,
+        code: "P0001",
+      }),
+    );
+    expect((await shareOf(partnerA, shareId)).status).toBe("accepted");
+    const { rows } = await db.query(
+      "select leased_until > now() as leased from share_dispatches where share_id = $1",
+      [shareId],
+    );
+    expect(rows).toEqual([{ leased: true }]);
+
+    await db.query("drop trigger refuse_mint on shares; drop trigger refuse_reschedule on share_dispatches");
+    await shareReaches(partnerA, shareId, "sent", 15_000);
+    expect(partnerA.output()).not.toContain(user);
+  } finally {
+    await db.query("drop function if exists refuse_dispatch() cascade");
+    await db.end();
   }
 });

@@ -1,3 +1,4 @@
+import { partnerAAuditPageSchema, type Share, shareSchema } from "@share-broker/contracts";
 import { expect } from "vitest";
 import { eventually, newUserId, type PartnerProcess, sandboxOf, type World } from "./world.js";
 
@@ -49,13 +50,9 @@ export async function consentFor(
   return ((await response.json()) as { consent_id: string }).consent_id;
 }
 
-export async function shareOf(partnerA: PartnerProcess, shareId: string) {
-  return (await (await partnerA.call("GET", `/v1/shares/${shareId}`)).json()) as {
-    status: string;
-    reason: string | null;
-    expires_at: string | null;
-    import: { status: string; session_status: string | null; reason: string | null } | null;
-  };
+/** GET /v1/shares/{id}, held to the contract: a field that drifts fails the test here. */
+export async function shareOf(partnerA: PartnerProcess, shareId: string): Promise<Share> {
+  return shareSchema.parse(await (await partnerA.call("GET", `/v1/shares/${shareId}`)).json());
 }
 
 export async function shareReaches(
@@ -78,16 +75,7 @@ export async function auditOf(partnerA: PartnerProcess, query: string) {
   const response = await partnerA.call("GET", `/v1/audit?${query}`);
   if (response.status !== 200)
     expect.fail(`GET /v1/audit?${query}: ${response.status} ${await response.text()}`);
-  return (
-    (await response.json()) as {
-      events: Array<{
-        action: string;
-        outcome: string;
-        token_id: string | null;
-        user_pseudonym: string | null;
-      }>;
-    }
-  ).events;
+  return partnerAAuditPageSchema.parse(await response.json()).events;
 }
 
 /** POST /v1/shares for a consent; returns the accepted share's id. */

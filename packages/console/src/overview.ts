@@ -1,76 +1,21 @@
-import { z } from "zod";
+import {
+  type Import,
+  importListSchema,
+  type PartnerAAuditEvent,
+  type PartnerBAuditEvent,
+  partnerAAuditPageSchema,
+  partnerBAuditPageSchema,
+  type Share,
+  shareListSchema,
+  shareSchema,
+} from "@share-broker/contracts";
 import { type PartnerApi, PartnerApiError } from "./partner-api.js";
 
-const nullableString = z.string().nullable().optional();
-
-/** partner-a's share view (GET /v1/shares, /v1/shares/{id}); unknown fields are kept. */
-const shareSchema = z.looseObject({
-  share_id: z.string(),
-  user_id: z.string().optional(),
-  status: z.string(),
-  audience: z.string(),
-  purpose: z.string(),
-  scope: z.string(),
-  consent_id: z.string().optional(),
-  recipient_ref: nullableString,
-  reason: nullableString,
-  expires_at: nullableString,
-  created_at: z.string(),
-  updated_at: z.string(),
-  import: z
-    .looseObject({
-      status: z.string(),
-      session_status: nullableString,
-      reason: nullableString,
-      at: nullableString,
-    })
-    .nullable()
-    .optional(),
-});
-export type ShareAtA = z.infer<typeof shareSchema>;
-
-/** partner-b's import view (GET /v1/imports). */
-const importSchema = z.looseObject({
-  import_id: z.string(),
-  share_id: z.string(),
-  source: z.string(),
-  status: z.string(),
-  reason: nullableString,
-  vendor_data: z.string().optional(),
-  policy: z
-    .looseObject({
-      version: nullableString,
-      workflow_id: nullableString,
-      trust_review: z.boolean().nullable().optional(),
-    })
-    .nullable()
-    .optional(),
-  didit: z
-    .looseObject({ session_id: z.string(), status: nullableString, shared_from_session: nullableString })
-    .nullable()
-    .optional(),
-  review: z.looseObject({ decision: z.string(), requested_at: nullableString }).nullable().optional(),
-  received_at: z.string(),
-  decided_at: nullableString,
-  updated_at: z.string(),
-});
-export type ImportAtB = z.infer<typeof importSchema>;
-
-const auditEventSchema = z.looseObject({
-  id: z.string(),
-  occurred_at: z.string(),
-  action: z.string(),
-  outcome: z.string(),
-  share_id: nullableString,
-  token_id: nullableString,
-  token_expires_at: nullableString,
-  details: z.record(z.string(), z.unknown()).optional(),
-});
-type AuditEvent = z.infer<typeof auditEventSchema>;
-
-const shareListSchema = z.object({ shares: z.array(shareSchema), next_cursor: z.string().nullable() });
-const importListSchema = z.object({ imports: z.array(importSchema), next_cursor: z.string().nullable() });
-const auditListSchema = z.object({ events: z.array(auditEventSchema), next_cursor: z.string().nullable() });
+// The partners' answers are parsed with the contract's own schemas: a partner that drifts from it
+// shows as "answered an unexpected body" on the page rather than as a half-drawn row.
+export type ShareAtA = Share;
+export type ImportAtB = Import;
+type AuditEvent = PartnerAAuditEvent | PartnerBAuditEvent;
 
 export type Side = "partner-a" | "partner-b";
 
@@ -153,9 +98,9 @@ function timelineOf(side: Side, events: AuditEvent[]): TimelineEvent[] {
     occurred_at: event.occurred_at,
     action: event.action,
     outcome: event.outcome,
-    token_id: event.token_id ?? null,
-    token_expires_at: event.token_expires_at ?? null,
-    details: event.details ?? {},
+    token_id: event.token_id,
+    token_expires_at: event.token_expires_at,
+    details: event.details,
   }));
 }
 
@@ -163,12 +108,16 @@ function timelineOf(side: Side, events: AuditEvent[]): TimelineEvent[] {
  * partner-a's events of the share, and of the consent and verification that led to it (those
  * carry no share id: they are found by the user and kept when they concern this share).
  */
-function storyAtA(share: ShareAtA | null, byShare: AuditEvent[], byUser: AuditEvent[]): AuditEvent[] {
+function storyAtA(
+  share: ShareAtA | null,
+  byShare: PartnerAAuditEvent[],
+  byUser: PartnerAAuditEvent[],
+): PartnerAAuditEvent[] {
   if (!share) return byShare;
   const before = Date.parse(share.created_at);
   const related = byUser.filter((event) => {
     if (event.share_id) return false;
-    if (event.action.startsWith("consent.")) return event.details?.consent_id === share.consent_id;
+    if (event.action.startsWith("consent.")) return event.details.consent_id === share.consent_id;
     return event.action.startsWith("verification.") && Date.parse(event.occurred_at) <= before;
   });
   return [...related, ...byShare];
@@ -180,18 +129,18 @@ async function selectedShare(partners: Partners, sources: Overview["sources"], s
   const [share, auditA, imports, auditB] = await Promise.all([
     attempt(a, undefined, () => partners.a.get(`/v1/shares/${q(shareId)}`, shareSchema)),
     attempt(a, undefined, () =>
-      partners.a.get(`/v1/audit?share_id=${q(shareId)}&limit=200`, auditListSchema),
+      partners.a.get(`/v1/audit?share_id=${q(shareId)}&limit=200`, partnerAAuditPageSchema),
     ),
     attempt(b, undefined, () =>
       partners.b.get(`/v1/imports?share_id=${q(shareId)}&limit=20`, importListSchema),
     ),
     attempt(b, undefined, () =>
-      partners.b.get(`/v1/audit?share_id=${q(shareId)}&limit=200`, auditListSchema),
+      partners.b.get(`/v1/audit?share_id=${q(shareId)}&limit=200`, partnerBAuditPageSchema),
     ),
   ]);
-  const userAudit = share?.user_id
+  const userAudit = share
     ? await attempt(a, undefined, () =>
-        partners.a.get(`/v1/audit?user_id=${q(share.user_id as string)}&limit=200`, auditListSchema),
+        partners.a.get(`/v1/audit?user_id=${q(share.user_id)}&limit=200`, partnerAAuditPageSchema),
       )
     : undefined;
   const timeline = [

@@ -1,3 +1,4 @@
+import type { Import, PartnerAAuditEvent, PartnerBAuditEvent, Share } from "@share-broker/contracts";
 import { createLogger } from "@share-broker/service-kit";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,7 +9,9 @@ const HOSTILE = `<script>alert("x")</script>`;
 const KEY_A = "console-test-key-a-000001";
 const KEY_B = "console-test-key-b-000001";
 
-const share = {
+// The stand-in partners answer exactly what the contract says (the types hold them to it), with
+// hostile strings where the page must escape them.
+const share: Share = {
   share_id: SHARE_ID,
   user_id: `user-${HOSTILE}`,
   status: "imported",
@@ -23,13 +26,21 @@ const share = {
   updated_at: "2030-01-01T00:00:03.000Z",
   import: { status: "imported", session_status: "Approved", reason: null, at: "2030-01-01T00:00:03.000Z" },
 };
-const importAtB = {
+const importAtB: Import = {
   import_id: "1b000000-0000-4000-8000-000000000001",
   share_id: SHARE_ID,
   source: "partner-a",
   status: "imported",
   reason: null,
   vendor_data: "b-customer-1",
+  recipient_ref: HOSTILE,
+  user_pseudonym: "p_1",
+  purpose: "onboarding",
+  scope: "kyc",
+  session_kind: "user",
+  token_id: "tok_1",
+  token_expires_at: "2030-01-01T00:15:00.000Z",
+  attempts: 1,
   policy: { version: "dev-1", workflow_id: "w", trust_review: true },
   didit: { session_id: "d0000000-0000-4000-8000-000000000001", status: "Approved", shared_from_session: "s" },
   review: null,
@@ -37,15 +48,37 @@ const importAtB = {
   decided_at: "2030-01-01T00:00:02.500Z",
   updated_at: "2030-01-01T00:00:02.500Z",
 };
-const event = (id: string, at: string, action: string, outcome: string, extra: object = {}) => ({
+const common = (id: string, at: string, outcome: string) => ({
   id,
   occurred_at: at,
-  action,
   outcome,
-  share_id: SHARE_ID,
+  user_pseudonym: "p_1",
+  purpose: "onboarding",
+  scope: "kyc",
+  share_id: SHARE_ID as string | null,
   token_id: null,
   token_expires_at: null,
-  details: {},
+  request_id: null,
+  details: {} as Record<string, unknown>,
+});
+const eventAtA = (
+  id: string,
+  at: string,
+  action: PartnerAAuditEvent["action"],
+  outcome: string,
+  extra: Partial<PartnerAAuditEvent> = {},
+): PartnerAAuditEvent => ({ ...common(id, at, outcome), action, audience: "partner-b", ...extra });
+const eventAtB = (
+  id: string,
+  at: string,
+  action: PartnerBAuditEvent["action"],
+  outcome: string,
+  extra: Partial<PartnerBAuditEvent> = {},
+): PartnerBAuditEvent => ({
+  ...common(id, at, outcome),
+  action,
+  source_partner: "partner-a",
+  import_id: importAtB.import_id,
   ...extra,
 });
 
@@ -83,16 +116,16 @@ beforeAll(async () => {
     "/v1/audit": (query: URLSearchParams) => ({
       events: query.get("share_id")
         ? [
-            event("12", "2030-01-01T00:00:03.000Z", "share.result", "imported"),
-            event("11", "2030-01-01T00:00:01.200Z", "share.sent", "sent"),
-            event("10", "2030-01-01T00:00:01.000Z", "share.accepted", "accepted"),
+            eventAtA("12", "2030-01-01T00:00:03.000Z", "share.result", "imported"),
+            eventAtA("11", "2030-01-01T00:00:01.200Z", "share.sent", "sent"),
+            eventAtA("10", "2030-01-01T00:00:01.000Z", "share.accepted", "accepted"),
           ]
         : [
-            event("9", "2030-01-01T00:00:00.500Z", "consent.granted", "granted", {
+            eventAtA("9", "2030-01-01T00:00:00.500Z", "consent.granted", "granted", {
               share_id: null,
               details: { consent_id: share.consent_id },
             }),
-            event("8", "2030-01-01T00:00:00.400Z", "consent.granted", "granted", {
+            eventAtA("8", "2030-01-01T00:00:00.400Z", "consent.granted", "granted", {
               share_id: null,
               details: { consent_id: "another-consent" },
             }),
@@ -105,7 +138,9 @@ beforeAll(async () => {
     "/v1/imports": { imports: [importAtB], next_cursor: null },
     "/v1/audit": {
       events: [
-        event("7", "2030-01-01T00:00:02.000Z", "import.imported", "imported", { details: { note: HOSTILE } }),
+        eventAtB("7", "2030-01-01T00:00:02.000Z", "import.imported", "imported", {
+          details: { note: HOSTILE },
+        }),
       ],
       next_cursor: null,
     },
@@ -208,5 +243,27 @@ describe("the console", () => {
   it("refuses an unknown status filter or a malformed share id with 400", async () => {
     expect((await get(consoleApp, "/api/shares?status=lost")).statusCode).toBe(400);
     expect((await get(consoleApp, "/?share=../../v1/audit")).statusCode).toBe(400);
+  });
+
+  it("reports a partner whose answer drifts from the contract instead of drawing half a row", async () => {
+    const { status: _dropped, ...withoutStatus } = importAtB;
+    const drifted = await fakePartner(KEY_B, {
+      "/healthz": { status: "ok" },
+      "/v1/imports": { imports: [{ ...withoutStatus, state: "imported" }], next_cursor: null },
+    });
+    const drifting = await consoleFor(urlOf(drifted));
+    try {
+      const body = (await get(drifting, "/api/shares")).json();
+      expect(body.shares).toHaveLength(1);
+      expect(body.shares[0].import_at_b).toBeNull();
+      expect(body.sources["partner-b"]).toEqual({
+        url: urlOf(drifted),
+        ok: false,
+        error: "partner-b: GET /v1/imports answered an unexpected body",
+      });
+    } finally {
+      await drifting.close();
+      await drifted.close();
+    }
   });
 });

@@ -1,3 +1,6 @@
+import { z } from "zod";
+import { nullableTimestamp, timestampSchema } from "./common.js";
+
 /**
  * Every audit action each partner records. `GET /v1/audit` answers with these; compliance tooling
  * filters on them, so an action is never renamed.
@@ -39,3 +42,23 @@ export const PARTNER_B_AUDIT_ACTIONS = [
   "result.dead_lettered",
 ] as const;
 export type PartnerBAuditAction = (typeof PARTNER_B_AUDIT_ACTIONS)[number];
+
+const nullableText = z.string().nullable();
+
+/**
+ * The fields both partners' audit events carry. Each partner extends it with its own action list
+ * and the columns only it has (partner-a the audience, partner-b the source partner and import).
+ */
+export const auditEventBaseSchema = z.object({
+  id: z.string().describe("Append-only sequence number, as a string."),
+  occurred_at: timestampSchema,
+  outcome: z.string(),
+  user_pseudonym: nullableText,
+  purpose: nullableText,
+  scope: nullableText,
+  share_id: nullableText,
+  token_id: nullableText,
+  token_expires_at: nullableTimestamp,
+  request_id: nullableText,
+  details: z.record(z.string(), z.unknown()),
+});

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PARTNER_A_AUDIT_ACTIONS } from "./audit.js";
+import { auditEventBaseSchema, PARTNER_A_AUDIT_ACTIONS } from "./audit.js";
 import {
   allErrors,
   clientErrors,
@@ -231,23 +231,11 @@ export const partnerAAuditQuery = z.strictObject({
   limit: pageLimit(500),
 });
 
-const nullableText = z.string().nullable();
-
-export const partnerAAuditEventSchema = z.object({
-  id: z.string(),
-  occurred_at: timestampSchema,
+export const partnerAAuditEventSchema = auditEventBaseSchema.extend({
   action: z.enum(PARTNER_A_AUDIT_ACTIONS),
-  outcome: z.string(),
-  user_pseudonym: nullableText,
-  audience: nullableText,
-  purpose: nullableText,
-  scope: nullableText,
-  share_id: nullableText,
-  token_id: nullableText,
-  token_expires_at: nullableTimestamp,
-  request_id: nullableText,
-  details: z.record(z.string(), z.unknown()),
+  audience: z.string().nullable(),
 });
+export type PartnerAAuditEvent = z.infer<typeof partnerAAuditEventSchema>;
 
 export const partnerAAuditPageSchema = z
   .object({ events: z.array(partnerAAuditEventSchema), next_cursor: nextCursorSchema })
@@ -352,6 +340,7 @@ export type Consent = z.infer<typeof consentSchema>;
 export type Share = z.infer<typeof shareSchema>;
 export type ShareAccepted = z.infer<typeof shareAcceptedSchema>;
 export type ShareList = z.infer<typeof shareListSchema>;
+export type VerificationCreated = z.infer<typeof verificationCreatedSchema>;
 export type PartnerAAuditPage = z.infer<typeof partnerAAuditPageSchema>;
 export type CreateShareBody = z.infer<typeof createShareBody>;
 export type CreateConsentBody = z.input<typeof createConsentBody>;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PARTNER_B_AUDIT_ACTIONS } from "./audit.js";
+import { auditEventBaseSchema, PARTNER_B_AUDIT_ACTIONS } from "./audit.js";
 import {
   allErrors,
   clientErrors,
@@ -178,24 +178,12 @@ export const partnerBAuditQuery = z.strictObject({
   limit: pageLimit(500),
 });
 
-const nullableText = z.string().nullable();
-
-export const partnerBAuditEventSchema = z.object({
-  id: z.string(),
-  occurred_at: timestampSchema,
+export const partnerBAuditEventSchema = auditEventBaseSchema.extend({
   action: z.enum(PARTNER_B_AUDIT_ACTIONS),
-  outcome: z.string(),
-  user_pseudonym: nullableText,
-  source_partner: nullableText,
-  purpose: nullableText,
-  scope: nullableText,
-  share_id: nullableText,
-  import_id: nullableText,
-  token_id: nullableText,
-  token_expires_at: nullableTimestamp,
-  request_id: nullableText,
-  details: z.record(z.string(), z.unknown()),
+  source_partner: z.string().nullable(),
+  import_id: z.string().nullable(),
 });
+export type PartnerBAuditEvent = z.infer<typeof partnerBAuditEventSchema>;
 
 export const partnerBAuditPageSchema = z
   .object({ events: z.array(partnerBAuditEventSchema), next_cursor: nextCursorSchema })

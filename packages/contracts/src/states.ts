@@ -68,6 +68,10 @@ export function isOpenShareState(status: string): boolean {
   return (OPEN_SHARE_STATES as readonly string[]).includes(status);
 }
 
+export function isTerminalShareState(status: string): boolean {
+  return (TERMINAL_SHARE_STATES as readonly string[]).includes(status);
+}
+
 export function isTerminalImportState(status: string): boolean {
   return (TERMINAL_IMPORT_STATES as readonly string[]).includes(status);
 }

@@ -6,6 +6,9 @@ import {
   errorBodySchema,
   IMPORT_STATES,
   IMPORT_TRANSITIONS,
+  isOpenShareState,
+  isTerminalImportState,
+  isTerminalShareState,
   OPEN_IMPORT_STATES,
   OPEN_SHARE_STATES,
   PARTNER_A_AUDIT_ACTIONS,
@@ -40,6 +43,20 @@ describe("state machines", () => {
     ).toBe(true);
     expect(canTransition(SHARE_TRANSITIONS, "sent", "cancelled")).toBe(false);
     expect(canTransition(SHARE_TRANSITIONS, "expired", "imported")).toBe(true);
+  });
+
+  it("answers open or terminal for every state, and neither for a word that is no state", () => {
+    for (const state of SHARE_STATES) expect(isOpenShareState(state)).toBe(!isTerminalShareState(state));
+    for (const state of IMPORT_STATES) {
+      expect(isTerminalImportState(state)).toBe(!(OPEN_IMPORT_STATES as readonly string[]).includes(state));
+    }
+    expect(isTerminalShareState("imported")).toBe(true);
+    expect(isOpenShareState("sent")).toBe(true);
+    expect([isOpenShareState("lost"), isTerminalShareState("lost"), isTerminalImportState("lost")]).toEqual([
+      false,
+      false,
+      false,
+    ]);
   });
 });
 

@@ -1,3 +1,20 @@
+import {
+  type Consent,
+  type ErrorBody as ContractErrorBody,
+  type CreateConsentBody,
+  consentSchema,
+  type Import,
+  type ImportPolicy,
+  importListSchema,
+  importPolicySchema,
+  importSchema,
+  partnerAAuditPageSchema,
+  type Share,
+  shareSchema,
+  type VerificationCreated,
+  verificationCreatedSchema,
+} from "@share-broker/contracts";
+import type { z } from "zod";
 import type { HarnessConfig } from "./config.js";
 
 /** An HTTP answer as the harness sees it: status and parsed JSON body (or undefined). */
@@ -12,8 +29,9 @@ export class UnexpectedAnswerError extends Error {
   override name = "UnexpectedAnswerError";
 }
 
+/** What a failing call may carry: the contract's error body, or text from something else entirely. */
 export interface ErrorBody {
-  error?: { code?: string; message?: string };
+  error?: Partial<ContractErrorBody["error"]>;
   detail?: string;
 }
 
@@ -88,6 +106,30 @@ export class ServiceApi {
     return answer.body;
   }
 
+  /**
+   * `expect`, then parses the body with the contract's schema: a service that drifts from its
+   * published contract fails the step here, naming the fields, instead of somewhere downstream.
+   */
+  async expectValid<S extends z.ZodType>(
+    expected: number,
+    method: string,
+    path: string,
+    schema: S,
+    options: CallOptions = {},
+  ): Promise<z.infer<S>> {
+    const body = await this.expect(expected, method, path, options);
+    const parsed = schema.safeParse(body);
+    if (parsed.success) return parsed.data;
+    // Paths and messages only: a value could be a user id or a token.
+    const fields = parsed.error.issues
+      .slice(0, 5)
+      .map((issue) => `${issue.path.join(".") || "(body)"}: ${issue.message}`)
+      .join("; ");
+    throw new UnexpectedAnswerError(
+      `${this.service} ${method} ${path.split("?")[0]} answered ${expected} with a body outside the contract (${fields})`,
+    );
+  }
+
   unexpected(answer: Answer, method: string, path: string, wanted: string): UnexpectedAnswerError {
     const hint =
       answer.status === 401 && (answer.body as ErrorBody | undefined)?.error?.code === "unauthenticated"
@@ -99,48 +141,11 @@ export class ServiceApi {
   }
 }
 
-export interface ShareView {
-  share_id: string;
-  status: string;
-  audience: string;
-  purpose: string;
-  scope: string;
-  consent_id: string;
-  recipient_ref: string | null;
-  reason: string | null;
-  expires_at: string | null;
-  created_at: string;
-  updated_at: string;
-  import: { status: string; session_status: string | null; reason: string | null; at: string | null } | null;
-}
-
-export interface ImportView {
-  import_id: string;
-  share_id: string;
-  source: string;
-  status: string;
-  reason: string | null;
-  vendor_data: string;
-  policy: { version: string | null; workflow_id: string | null; trust_review: boolean | null } | null;
-  didit: { session_id: string; status: string | null; shared_from_session: string | null } | null;
-  attempts: number;
-  received_at: string;
-  decided_at: string | null;
-}
-
-export interface PolicyFile {
-  version: string;
-  default: { workflow_id: string; trust_review: boolean } | null;
-  rules: Array<{ source: string; scope: string; workflow_id: string; trust_review: boolean }>;
-}
-
-export interface ConsentRequest {
-  user_id: string;
-  audience: string;
-  purpose: string;
-  scope: string;
-  evidence?: Record<string, unknown>;
-}
+// The partners' views are the contract's own types, re-exported under the harness's names.
+export type ShareView = Share;
+export type ImportView = Import;
+export type PolicyFile = ImportPolicy;
+export type ConsentRequest = CreateConsentBody;
 
 /** Partner A's public API: verifications, consents, shares, audit, and its Didit webhook. */
 export class PartnerAClient {
@@ -150,8 +155,10 @@ export class PartnerAClient {
     this.api = new ServiceApi("partner-a", config.partnerAUrl, config.partnerAApiKey, "PARTNER_A_API_KEY");
   }
 
-  createVerification(userId: string): Promise<{ session_id: string; status: string; url: string }> {
-    return this.api.expect(201, "POST", "/v1/verifications", { body: { user_id: userId, kind: "first" } });
+  createVerification(userId: string): Promise<VerificationCreated> {
+    return this.api.expectValid(201, "POST", "/v1/verifications", verificationCreatedSchema, {
+      body: { user_id: userId, kind: "first" },
+    });
   }
 
   verificationOf(userId: string): Promise<Answer<{ session_id?: string; status?: string }>> {
@@ -159,16 +166,12 @@ export class PartnerAClient {
   }
 
   async createConsent(request: ConsentRequest): Promise<string> {
-    const body = await this.api.expect<{ consent_id: string }>(201, "POST", "/v1/consents", {
-      body: request,
-    });
+    const body = await this.api.expectValid(201, "POST", "/v1/consents", consentSchema, { body: request });
     return body.consent_id;
   }
 
-  withdrawConsent(
-    consentId: string,
-  ): Promise<{ withdrawn_at: string | null; cancelled_share_ids: string[] }> {
-    return this.api.expect(200, "DELETE", `/v1/consents/${consentId}`);
+  withdrawConsent(consentId: string): Promise<Consent> {
+    return this.api.expectValid(200, "DELETE", `/v1/consents/${consentId}`, consentSchema);
   }
 
   /** POST /v1/shares without insisting on 202: refusals are what some scenarios expect. */
@@ -180,15 +183,12 @@ export class PartnerAClient {
   }
 
   share(shareId: string): Promise<ShareView> {
-    return this.api.expect(200, "GET", `/v1/shares/${shareId}`);
+    return this.api.expectValid(200, "GET", `/v1/shares/${shareId}`, shareSchema);
   }
 
   async auditActions(shareId: string): Promise<string[]> {
-    const body = await this.api.expect<{ events: Array<{ action: string }> }>(
-      200,
-      "GET",
-      `/v1/audit?share_id=${shareId}&limit=100`,
-    );
+    const path = `/v1/audit?share_id=${shareId}&limit=100`;
+    const body = await this.api.expectValid(200, "GET", path, partnerAAuditPageSchema);
     return body.events.map((event) => event.action);
   }
 
@@ -210,12 +210,12 @@ export class PartnerBClient {
 
   async importsOf(query: { share_id?: string; vendor_data?: string }): Promise<ImportView[]> {
     const params = new URLSearchParams(query as Record<string, string>);
-    const body = await this.api.expect<{ imports: ImportView[] }>(200, "GET", `/v1/imports?${params}`);
+    const body = await this.api.expectValid(200, "GET", `/v1/imports?${params}`, importListSchema);
     return body.imports;
   }
 
   importById(importId: string): Promise<ImportView> {
-    return this.api.expect(200, "GET", `/v1/imports/${importId}`);
+    return this.api.expectValid(200, "GET", `/v1/imports/${importId}`, importSchema);
   }
 
   review(importId: string, decision: "Approved" | "Declined"): Promise<Answer<ErrorBody>> {
@@ -225,7 +225,7 @@ export class PartnerBClient {
   }
 
   policies(): Promise<PolicyFile> {
-    return this.api.expect(200, "GET", "/v1/policies");
+    return this.api.expectValid(200, "GET", "/v1/policies", importPolicySchema);
   }
 
   postWebhook(

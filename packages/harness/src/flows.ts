@@ -1,3 +1,4 @@
+import { isTerminalImportState, isTerminalShareState, SCOPES, type Scope } from "@share-broker/contracts";
 import type { ImportView, ShareView } from "./clients.js";
 import {
   check,
@@ -9,10 +10,6 @@ import {
 } from "./scenario.js";
 
 /** Steps scenarios share: a verified user, a consent, a share, and waiting on both partners. */
-
-export const TERMINAL_SHARE_STATES = ["imported", "rejected", "expired", "failed", "cancelled"];
-export const TERMINAL_IMPORT_STATES = ["imported", "rejected", "failed"];
-const SCOPES = ["kyc", "kyc+aml", "kyc+kyb"];
 
 export interface SharedUser {
   userId: string;
@@ -52,7 +49,7 @@ export async function unfinishedUser(ctx: ScenarioContext): Promise<SharedUser> 
   return { userId, sessionId };
 }
 
-export async function consentFor(ctx: ScenarioContext, userId: string, scope: string): Promise<string> {
+export async function consentFor(ctx: ScenarioContext, userId: string, scope: Scope): Promise<string> {
   ctx.step(`recording ${userId}'s consent to share ${scope} with ${ctx.config.partnerBId}`);
   return ctx.a.createConsent({
     user_id: userId,
@@ -86,7 +83,7 @@ export interface StartedShare extends SharedUser {
 /** A verified user, a consent and an accepted share; `recipientRef` becomes partner B's vendor_data. */
 export async function startShare(
   ctx: ScenarioContext,
-  options: { scope: string; sessionStatus?: string; label?: string },
+  options: { scope: Scope; sessionStatus?: string; label?: string },
 ): Promise<StartedShare> {
   const user = await verifiedUser(ctx, options.sessionStatus ?? "Approved");
   const consentId = await consentFor(ctx, user.userId, options.scope);
@@ -114,7 +111,7 @@ export async function shareReaches(
     async () => {
       last = await ctx.a.share(shareId);
       if (last.status === status) return last;
-      if (TERMINAL_SHARE_STATES.includes(last.status)) {
+      if (isTerminalShareState(last.status)) {
         throw new ExpectationFailed(
           `share ${shareId} ended ${describeShare(last)} at partner-a, expected ${status}`,
         );
@@ -138,7 +135,7 @@ export async function finishedImportsAtB(ctx: ScenarioContext, shareId: string, 
     async () => {
       const imports = await ctx.b.importsOf({ share_id: shareId });
       last = imports[0];
-      return last && TERMINAL_IMPORT_STATES.includes(last.status) ? imports : undefined;
+      return last && isTerminalImportState(last.status) ? imports : undefined;
     },
     {
       timeoutMs,
@@ -178,12 +175,15 @@ export async function checkDiditCopies(
  * A scope partner B's policy imports from partner A with the wanted trust_review (read from B's
  * GET /v1/policies, so the scenario works whatever policy a deployment has). Skips when none does.
  */
-export async function scopeWithTrustReview(ctx: ScenarioContext, trustReview: boolean): Promise<string> {
+export async function scopeWithTrustReview(ctx: ScenarioContext, trustReview: boolean): Promise<Scope> {
   ctx.step("reading partner-b's import policy");
   const policy = await ctx.b.policies();
   const fromA = policy.rules.filter((rule) => rule.source === ctx.config.partnerAId);
-  const ruled = fromA.find((rule) => rule.trust_review === trustReview && SCOPES.includes(rule.scope));
-  if (ruled) return ruled.scope;
+  // A rule may name a scope partner-a never offers; only the contract's scopes can be consented to.
+  const ruled = SCOPES.find((scope) =>
+    fromA.some((rule) => rule.scope === scope && rule.trust_review === trustReview),
+  );
+  if (ruled) return ruled;
   const unruled = SCOPES.find((scope) => !fromA.some((rule) => rule.scope === scope));
   if (policy.default?.trust_review === trustReview && unruled) return unruled;
   throw new ScenarioSkipped(

@@ -1,13 +1,8 @@
+import { isTerminalShareState } from "@share-broker/contracts";
 import type { ShareView } from "./clients.js";
 import { ConfigError, type HarnessConfig, redact, secretsOf, validateConfig } from "./config.js";
 import { StackUnderTest } from "./context.js";
-import {
-  acceptedShare,
-  consentFor,
-  scopeWithTrustReview,
-  TERMINAL_SHARE_STATES,
-  verifiedUser,
-} from "./flows.js";
+import { acceptedShare, consentFor, scopeWithTrustReview, verifiedUser } from "./flows.js";
 import { sleep } from "./scenario.js";
 
 export interface LoadOptions {
@@ -213,7 +208,7 @@ async function followShare(
   while (Date.now() < deadline) {
     await sleep(delay);
     const share = await stack.a.share(shareId);
-    if (TERMINAL_SHARE_STATES.includes(share.status)) return share;
+    if (isTerminalShareState(share.status)) return share;
     delay = Math.min(1_000, Math.round(delay * 1.5));
   }
   return undefined;

@@ -114,7 +114,9 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   if (appError.statusCode >= 500) {
     request.log.error({ err: error }, "request failed");
   } else {
-    request.log.info({ code: appError.code, status: appError.statusCode }, appError.message);
+    // The code, not the message: a refusal's message echoes the caller's input (a path, a field's
+    // value), which can be a user id. The caller reads the message; the log needs the code.
+    request.log.info({ code: appError.code, status: appError.statusCode }, "request refused");
   }
   const body: ErrorBody = { error: { code: appError.code, message: appError.message } };
   if (appError.details !== undefined) body.error.details = appError.details;

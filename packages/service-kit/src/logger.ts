@@ -101,6 +101,27 @@ function prettyStdout(): DestinationStream | undefined {
   return pretty({ colorize: true, translateTime: "HH:MM:ss.l", ignore: "pid,hostname", sync: true });
 }
 
+/** The parts of a Fastify request the request serializer reads. */
+interface LoggedRequest {
+  method: string;
+  url: string;
+  routeOptions?: { url?: string };
+  ip?: string;
+}
+
+/**
+ * A request as its log lines show it: the method and the route's pattern, never the URL itself.
+ * Paths and query strings carry user ids (`/v1/users/{user_id}/…`, `/v1/audit?user_id=…`), and
+ * "no user id in a log line" holds for the request log too. An unrouted path shows as unmatched.
+ */
+export function loggedRequest(request: LoggedRequest): Record<string, string | undefined> {
+  return {
+    method: request.method,
+    route: request.routeOptions?.url ?? "(no route)",
+    remote_address: request.ip,
+  };
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const target =
     options.destination ??
@@ -115,7 +136,9 @@ export function createLogger(options: LoggerOptions): Logger {
         level: (label) => ({ level: label }),
         log: (object) => redactDeep(object) as Record<string, unknown>,
       },
-      serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+      // Fastify keeps a logger instance's own serializers over its defaults: `req` replaces the one
+      // that writes the full URL.
+      serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err, req: loggedRequest },
     },
     secretScrubbingStream(options.secrets ?? [], target),
   );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createLogger, REDACTED, redactDeep } from "../src/index.js";
+import { createApp, createLogger, REDACTED, redactDeep } from "../src/index.js";
 
 function capture() {
   const lines: string[] = [];
@@ -34,5 +34,28 @@ describe("logger redaction", () => {
     logger.info("one");
     logger.child({ share_id: "s1" }).warn("two");
     expect(lines.map((line) => JSON.parse(line).service)).toEqual(["partner-x", "partner-x"]);
+  });
+
+  it("logs a request's route pattern, never its path or query, which carry user ids", async () => {
+    const { lines, destination } = capture();
+    const logger = createLogger({ service: "t", destination });
+    const app = await createApp({ service: "t", logger, apiKeys: [], authenticate: "none" });
+    app.get("/v1/users/:user_id/verification", async () => ({ ok: true }));
+    app.get("/v1/audit", async () => ({ events: [] }));
+    try {
+      await app.inject({ method: "GET", url: "/v1/users/user-4711-private/verification" });
+      await app.inject({ method: "GET", url: "/v1/audit?user_id=user-4711-private" });
+      await app.inject({ method: "GET", url: "/nowhere/user-4711-private" });
+    } finally {
+      await app.close();
+    }
+    const text = lines.join("");
+    expect(text).not.toContain("user-4711-private");
+    const incoming = lines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === "incoming request");
+    expect(incoming.map((entry) => entry.req)).toEqual([
+      { method: "GET", route: "/v1/users/:user_id/verification", remote_address: "127.0.0.1" },
+      { method: "GET", route: "/v1/audit", remote_address: "127.0.0.1" },
+      { method: "GET", route: "(no route)", remote_address: "127.0.0.1" },
+    ]);
   });
 });

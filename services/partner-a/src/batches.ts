@@ -7,6 +7,7 @@ import type { BatchFallbacks } from "@share-broker/service-kit";
 export const PARTNER_A_BATCHES = {
   accept_share: "each request takes its own transaction, which also explains refusals",
   apply_import_result: "each result is read, then applied on its own",
+  dispatch_reschedule: "the shares stay leased until their lease lapses, then are claimed again",
 } as const;
 
 export type PartnerABatchFallbacks = BatchFallbacks<typeof PARTNER_A_BATCHES>;

@@ -71,7 +71,7 @@ const channel = createOutboundChannel({
   logger,
 });
 const dispatcher = new ShareDispatcher(
-  { db, didit, channel, registry, audit, pseudonyms, clock, logger },
+  { db, didit, channel, registry, audit, pseudonyms, clock, logger, fallbacks },
   {
     concurrency: config.DISPATCH_CONCURRENCY,
     leaseSeconds: config.DISPATCH_LEASE_SECONDS,

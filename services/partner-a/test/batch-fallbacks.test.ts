@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import type { ImportResultPayload } from "@share-broker/channel";
 import { createDrizzle, createPgPool } from "@share-broker/service-kit";
+import { recordedFallbacks } from "@share-broker/service-kit/testing";
 import { createTestDatabase, type TestDatabase } from "@share-broker/testing";
 import type pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -11,7 +12,6 @@ import { PARTNER_A_BATCHES } from "../src/batches.js";
 import type { Database } from "../src/db/database.js";
 import * as schema from "../src/db/schema/index.js";
 import { ImportResultApplier } from "../src/shares/apply-import-result.js";
-import { recordedFallbacks } from "./support/fallbacks.js";
 
 // Results that arrive together are applied by one statement (apply_import_result). When it fails,
 // each result must still be applied on its own, and the failure must be seen: a warning naming the
@@ -53,7 +53,7 @@ async function statusOf(shareId: string) {
 }
 
 it("applies each result of a failed batch on its own, counts the fallback once and logs it without user ids", async () => {
-  const recorded = recordedFallbacks();
+  const recorded = recordedFallbacks("partner-a", PARTNER_A_BATCHES);
   const applier = new ImportResultApplier(db, audit, recorded.fallbacks);
   const shares = await Promise.all(Array.from({ length: 5 }, () => sentShare()));
   const result = (shareId: string, outcome = "imported") =>

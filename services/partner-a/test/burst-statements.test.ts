@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { createDrizzle, createPgPool } from "@share-broker/service-kit";
+import { recordedFallbacks } from "@share-broker/service-kit/testing";
 import {
   createTestDatabase,
   expectReadsByPrimaryKey,
@@ -12,12 +13,12 @@ import type pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { AuditLog } from "../src/audit/audit-log.js";
 import { Pseudonymizer } from "../src/audit/pseudonym.js";
+import { PARTNER_A_BATCHES } from "../src/batches.js";
 import type { Database } from "../src/db/database.js";
 import * as schema from "../src/db/schema/index.js";
 import { shares } from "../src/db/schema/index.js";
 import { ImportResultApplier } from "../src/shares/apply-import-result.js";
 import { type MintedShare, recordMints } from "../src/shares/dispatch-statements.js";
-import { recordedFallbacks } from "./support/fallbacks.js";
 
 /**
  * A campaign after a quiet spell: the planner's statistics say almost no share is open, then tens
@@ -110,7 +111,7 @@ it("applies a batch of results by primary key too", async () => {
   await pool.query("update shares set status = 'sent', sent_at = now() where share_id = any($1::uuid[])", [
     ids,
   ]);
-  const recorded = recordedFallbacks();
+  const recorded = recordedFallbacks("partner-a", PARTNER_A_BATCHES);
   const applier = new ImportResultApplier(db, audit, recorded.fallbacks);
   let outcomes: unknown[] = [];
   const statements = await preparedStatementsOf(pool, async () => {

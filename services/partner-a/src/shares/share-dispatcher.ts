@@ -2,10 +2,11 @@ import { createHash } from "node:crypto";
 import type { PartnerRegistry } from "@share-broker/channel";
 import { isOpenShareState } from "@share-broker/contracts";
 import { type DiditClient, DiditError, decodeShareTokenClaims, shareTokenId } from "@share-broker/didit";
-import { type Clock, DrainLoop, failpoint, type Logger } from "@share-broker/service-kit";
+import { type Clock, DrainLoop, failpoint, type Logger, safeErrorFields } from "@share-broker/service-kit";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { AuditEntry, AuditLog } from "../audit/audit-log.js";
 import type { Pseudonymizer } from "../audit/pseudonym.js";
+import type { PartnerABatchFallbacks } from "../batches.js";
 import type { OutboundChannel } from "../channel/outbound-channel.js";
 import type { Database } from "../db/database.js";
 import { shareDispatches, shares } from "../db/schema/index.js";
@@ -53,6 +54,7 @@ export class ShareDispatcher {
       pseudonyms: Pseudonymizer;
       clock: Clock;
       logger: Logger;
+      fallbacks: PartnerABatchFallbacks;
     },
     private readonly options: DispatcherOptions,
   ) {
@@ -87,8 +89,12 @@ export class ShareDispatcher {
       return minted && { ...minted, attempts: claimed.attempts };
     } catch (error) {
       // Unexpected (e.g. Postgres down): keep the row and try again after a backoff.
-      this.deps.logger.error({ err: error, share_id: claimed.shareId }, "dispatch failed; will retry");
-      await this.#reschedule(claimed, String((error as Error).message ?? error)).catch(() => undefined);
+      // The error's fields, not its message: Postgres's detail can quote the row, user id included.
+      this.deps.logger.error(
+        { ...safeErrorFields(error), share_id: claimed.shareId },
+        "dispatch failed; will retry",
+      );
+      await this.#rescheduleOrLeave([claimed], String((error as Error).message ?? error));
       return undefined;
     }
   }
@@ -149,16 +155,28 @@ export class ShareDispatcher {
       await this.#send(batch);
     } catch (error) {
       // Unexpected (e.g. Postgres or Redis down): keep the rows and try again after a backoff.
-      this.deps.logger.error({ err: error, shares: batch.length }, "sending a batch failed; will retry");
+      this.deps.logger.error(
+        { ...safeErrorFields(error), shares: batch.length },
+        "sending a batch failed; will retry",
+      );
       const reason = String((error as Error).message ?? error);
-      await Promise.all(
-        batch.map((minted) =>
-          this.#reschedule({ shareId: minted.share.shareId, attempts: minted.attempts }, reason).catch(
-            () => undefined,
-          ),
-        ),
+      await this.#rescheduleOrLeave(
+        batch.map((minted) => ({ shareId: minted.share.shareId, attempts: minted.attempts })),
+        reason,
       );
     }
+  }
+
+  /**
+   * Reschedules shares after an unexpected failure. When that fails too (the database is what broke),
+   * the rows keep their lease and a later pass claims them once it lapses; the failure is logged and
+   * counted (dispatch_reschedule), never dropped.
+   */
+  async #rescheduleOrLeave(rows: Pick<Claimed, "shareId" | "attempts">[], reason: string): Promise<void> {
+    const outcomes = await Promise.allSettled(rows.map((row) => this.#reschedule(row, reason)));
+    const failed = outcomes.filter((outcome) => outcome.status === "rejected");
+    const [first] = failed;
+    if (first) this.deps.fallbacks.record("dispatch_reschedule", first.reason, failed.length);
   }
 
   async #send(batch: MintedShare[]): Promise<void> {

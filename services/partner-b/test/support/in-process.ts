@@ -1,12 +1,13 @@
 import type { EnvelopeSealer, ImportResultPayload } from "@share-broker/channel";
 import { createDrizzle, createLogger, createPgPool } from "@share-broker/service-kit";
+import { recordedFallbacks } from "@share-broker/service-kit/testing";
 import { createTestDatabase, type TestDatabase } from "@share-broker/testing";
 import { AuditLog } from "../../src/audit/audit-log.js";
+import { PARTNER_B_BATCHES } from "../../src/batches.js";
 import type { ResultsChannel } from "../../src/channel/results-channel.js";
 import * as schema from "../../src/db/schema/index.js";
 import { ImportStore } from "../../src/imports/import-store.js";
 import { ResultSender } from "../../src/results/result-sender.js";
-import { recordedFallbacks } from "./fallbacks.js";
 import { MIGRATIONS_FOLDER } from "./processes.js";
 
 /** A statement as sent: its text, and its name when it ran as a named prepared statement. */
@@ -81,7 +82,7 @@ export async function inProcessPartnerB() {
   const reader = createPgPool(database.url, { max: 1 });
   const db = createDrizzle(pool, schema);
   const audit = new AuditLog();
-  const recorded = recordedFallbacks();
+  const recorded = recordedFallbacks("partner-b", PARTNER_B_BATCHES);
   const store = new ImportStore(db, audit, recorded.fallbacks);
   const sent: SentResult[] = [];
   // While held, sends wait here: a test can act between a sender's claim and its mark.

@@ -1,6 +1,5 @@
 import { type Purpose, type Scope, SHARE_STATES, type ShareState } from "@share-broker/contracts";
 import { oneOf } from "@share-broker/service-kit";
-import { sql } from "drizzle-orm";
 import { check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 /**
