@@ -51,7 +51,9 @@ describe("logger redaction", () => {
     }
     const text = lines.join("");
     expect(text).not.toContain("user-4711-private");
-    const incoming = lines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === "incoming request");
+    const incoming = lines
+      .map((line) => JSON.parse(line))
+      .filter((entry) => entry.msg === "incoming request");
     expect(incoming.map((entry) => entry.req)).toEqual([
       { method: "GET", route: "/v1/users/:user_id/verification", remote_address: "127.0.0.1" },
       { method: "GET", route: "/v1/audit", remote_address: "127.0.0.1" },
