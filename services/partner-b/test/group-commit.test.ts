@@ -8,15 +8,11 @@ import { PARTNER_B_BATCHES } from "../src/batches.js";
 import type { InboxJob } from "../src/channel/inbox-worker.js";
 import { resultJobId } from "../src/channel/job-ids.js";
 import type { ImportRow } from "../src/imports/import-row.js";
-import {
-  type ImportedCopy,
-  ImportStore,
-  type Lease,
-  type ReceivedOffer,
-} from "../src/imports/import-store.js";
+import { ImportStore, type Lease, type ReceivedOffer } from "../src/imports/import-store.js";
 import { ShareImporter } from "../src/imports/share-importer.js";
 import { ImportPolicy } from "../src/policies/import-policy.js";
 import { inProcessPartnerB, type SentStatement } from "./support/in-process.js";
+import { copyOf, offerOf } from "./support/offers.js";
 
 // A first receipt and a success are group-committed: deliveries that reach them together share one
 // statement. These tests run partner-b's importer and store in this process against a real Postgres,
@@ -48,33 +44,6 @@ function namesOf(statements: SentStatement[]): (string | undefined)[] {
 
 function countOf(statements: SentStatement[], name: string): number {
   return statements.filter((statement) => statement.name === name).length;
-}
-
-function offerOf(overrides: Partial<ReceivedOffer> = {}): ReceivedOffer {
-  return {
-    sourcePartner: "partner-a",
-    shareId: randomUUID(),
-    userPseudonym: `pseudo-${randomUUID()}`,
-    purpose: "onboarding",
-    scope: "kyc",
-    consentId: randomUUID(),
-    recipientRef: null,
-    sessionKind: "user",
-    tokenHash: "b".repeat(64),
-    tokenId: `tok-${randomUUID().slice(0, 8)}`,
-    tokenExpiresAt: new Date(Math.floor(Date.now() / 1000) * 1000 + 900_000),
-    claimedSourceSession: randomUUID(),
-    ...overrides,
-  };
-}
-
-function copyOf(offer: ReceivedOffer, status = "Approved"): ImportedCopy {
-  return {
-    sessionId: randomUUID(),
-    status,
-    statusAt: new Date(Math.floor(Date.now() / 1000) * 1000),
-    sharedFromSession: offer.claimedSourceSession,
-  };
 }
 
 /**

@@ -4,6 +4,7 @@ import { PARTNER_B_BATCHES } from "../src/batches.js";
 import type { ImportRow } from "../src/imports/import-row.js";
 import type { Lease, ReceivedOffer } from "../src/imports/import-store.js";
 import { inProcessPartnerB } from "./support/in-process.js";
+import { copyOf, offerOf } from "./support/offers.js";
 
 // The result sender marks a batch of results sent, or reschedules a batch whose sends failed, in one
 // statement each. When such a statement fails, nothing may be lost (the results go out again later)
@@ -25,37 +26,11 @@ const lease: Lease = {
   policy: { workflowId: randomUUID(), trustReview: true, policyVersion: "policy-f" },
 };
 
-function offerOf(): ReceivedOffer {
-  return {
-    sourcePartner: "partner-a",
-    shareId: randomUUID(),
-    userPseudonym: `pseudo-${randomUUID()}`,
-    purpose: "onboarding",
-    scope: "kyc",
-    consentId: randomUUID(),
-    recipientRef: null,
-    sessionKind: "user",
-    tokenHash: "f".repeat(64),
-    tokenId: `tok-${randomUUID().slice(0, 8)}`,
-    tokenExpiresAt: new Date(Math.floor(Date.now() / 1000) * 1000 + 900_000),
-    claimedSourceSession: randomUUID(),
-  };
-}
-
 /** An import that reached its outcome, with that result waiting in the outbox. */
 async function importedWithResult(): Promise<ImportRow & { offer: ReceivedOffer }> {
   const offer = offerOf();
   const { row } = await b.store.receive(offer, `job-${offer.shareId}`, lease);
-  const imported = await b.store.recordImported(
-    row,
-    {
-      sessionId: randomUUID(),
-      status: "Approved",
-      statusAt: new Date(),
-      sharedFromSession: offer.claimedSourceSession,
-    },
-    {},
-  );
+  const imported = await b.store.recordImported(row, copyOf(offer), {});
   if (!imported) throw new Error("the import was expected to finish");
   return { ...imported, offer };
 }

@@ -5,9 +5,10 @@ import { AuditLog } from "../src/audit/audit-log.js";
 import { resultJobId } from "../src/channel/job-ids.js";
 import { applySessionEvent } from "../src/imports/apply-session-event.js";
 import type { ImportRow } from "../src/imports/import-row.js";
-import type { ImportedCopy, Lease, ReceivedOffer } from "../src/imports/import-store.js";
+import type { Lease, ReceivedOffer } from "../src/imports/import-store.js";
 import { resultPayloadOf } from "../src/results/result-outbox.js";
 import { inProcessPartnerB } from "./support/in-process.js";
+import { copyOf, offerOf } from "./support/offers.js";
 
 // The share's common path in partner-b is one statement per step (receipt with its claim, outcome,
 // sent mark), data-modifying CTEs. These tests hold those statements to what the transactions they
@@ -25,33 +26,6 @@ afterAll(async () => {
 
 const policy = { workflowId: randomUUID(), trustReview: true, policyVersion: "policy-9" };
 const lease: Lease = { seconds: 30, policy };
-
-function offerOf(overrides: Partial<ReceivedOffer> = {}): ReceivedOffer {
-  return {
-    sourcePartner: "partner-a",
-    shareId: randomUUID(),
-    userPseudonym: `pseudo-${randomUUID()}`,
-    purpose: "onboarding",
-    scope: "kyc",
-    consentId: randomUUID(),
-    recipientRef: null,
-    sessionKind: "kyc",
-    tokenHash: "a".repeat(64),
-    tokenId: `tok-${randomUUID().slice(0, 8)}`,
-    tokenExpiresAt: new Date(Math.floor(Date.now() / 1000) * 1000 + 900_000),
-    claimedSourceSession: randomUUID(),
-    ...overrides,
-  };
-}
-
-function copyOf(offer: ReceivedOffer, status = "Approved"): ImportedCopy {
-  return {
-    sessionId: randomUUID(),
-    status,
-    statusAt: new Date(Math.floor(Date.now() / 1000) * 1000),
-    sharedFromSession: offer.claimedSourceSession,
-  };
-}
 
 /** A first receipt, claimed by `jobId`. */
 async function received(offer: ReceivedOffer, jobId = `job-${randomUUID()}`): Promise<ImportRow> {
