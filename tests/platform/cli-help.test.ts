@@ -1,6 +1,6 @@
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { type CommandRun, runToExit } from "@share-broker/testing";
 import { beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../support/services.js";
 
@@ -63,32 +63,11 @@ function helpFlags(help: string): string[] {
   return flags.filter((flag) => flag !== "--help").sort();
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** `pnpm harness run` → pnpm --silent harness run (no banner, no ELIFECYCLE line of pnpm's own). */
-function runCommand(command: string, args: string[]): Promise<Run> {
+function runCommand(command: string, args: string[]): Promise<CommandRun> {
   const [program = "", ...rest] = command.split(" ");
   const argv = [...(program === "pnpm" ? ["--silent"] : []), ...rest, ...args];
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
-  // vitest's own variables (and its colour forcing) are not the user's shell.
-  for (const key of Object.keys(env)) if (key.startsWith("VITEST") || key === "FORCE_COLOR") delete env[key];
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, argv, { cwd: REPO_ROOT, env, timeout: CHILD_TIMEOUT_MS });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return runToExit(program, argv, { cwd: REPO_ROOT, env: { NO_COLOR: "1" }, timeoutMs: CHILD_TIMEOUT_MS });
 }
 
 /** Runs the jobs PARALLEL at a time: enough to overlap tsx's start-up, not to swamp two cores. */
@@ -113,8 +92,8 @@ const documented = new Map(
 const parentOf = (command: string) => command.split(" ").slice(0, -1).join(" ");
 const childrenOf = (command: string) => ours.filter((other) => parentOf(other) === command);
 
-const help = new Map<string, Run>();
-const bogus = new Map<string, Run>();
+const help = new Map<string, CommandRun>();
+const bogus = new Map<string, CommandRun>();
 
 beforeAll(async () => {
   const runs = await inParallel(
@@ -156,26 +135,26 @@ describe("the README's Commands table", () => {
 
 describe.each(ours)("`%s`", (command) => {
   it("answers --help: usage naming the command on stdout, exit 0, nothing started", () => {
-    const run = help.get(command) as Run;
+    const run = help.get(command) as CommandRun;
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout.startsWith(`Usage: ${command} `)).toBe(true);
     expect(run.stderr).toBe("");
   });
 
   it("is documented with exactly the flags its help lists (a subcommand's may be on its parent's row)", () => {
-    const listed = helpFlags((help.get(command) as Run).stdout);
+    const listed = helpFlags((help.get(command) as CommandRun).stdout);
     const inRow = documented.get(command) ?? [];
     const onParent = documented.get(parentOf(command)) ?? [];
     for (const flag of listed) expect([...inRow, ...onParent], `${flag} of ${command}`).toContain(flag);
     const ownOrChildren = [
       ...listed,
-      ...childrenOf(command).flatMap((child) => helpFlags((help.get(child) as Run).stdout)),
+      ...childrenOf(command).flatMap((child) => helpFlags((help.get(child) as CommandRun).stdout)),
     ];
     for (const flag of inRow) expect(ownOrChildren, `README's ${flag} for ${command}`).toContain(flag);
   });
 
   it(`answers an unknown flag (${BOGUS}) with one line on stderr and exit 2, no stack trace`, () => {
-    const run = bogus.get(command) as Run;
+    const run = bogus.get(command) as CommandRun;
     expect(run.code, run.stderr).toBe(2);
     expect(run.stdout).toBe("");
     expect(run.stderr).not.toContain("    at ");

@@ -1,9 +1,14 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, freshDatabaseUrl, testRedisUrl, uniqueQueuePrefix } from "@share-broker/testing";
+import {
+  freePort,
+  freshDatabaseUrl,
+  runToExit,
+  testRedisUrl,
+  uniqueQueuePrefix,
+} from "@share-broker/testing";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../support/services.js";
@@ -24,29 +29,11 @@ interface StackRun {
  * source so no build is needed, without a terminal, on ports and databases of its own.
  */
 async function runStack(env: Record<string, string>, args: string[], timeoutMs = 150_000): Promise<StackRun> {
-  const base: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    // vitest's own variables would make the services think they are test workers.
-    if (value !== undefined && !key.startsWith("VITEST") && key !== "TEST") base[key] = value;
-  }
-  const child = spawn(
+  const { code, stdout, stderr } = await runToExit(
     process.execPath,
     ["--conditions=source", "--import", "tsx", "scripts/stack.ts", ...args],
-    { cwd: REPO_ROOT, env: { ...base, STACK_FROM_SOURCE: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] },
+    { cwd: REPO_ROOT, env: { STACK_FROM_SOURCE: "1", ...env }, timeoutMs, killSignal: "SIGINT" },
   );
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-    stderr += chunk;
-  });
-  const timer = setTimeout(() => child.kill("SIGINT"), timeoutMs);
-  const code = await new Promise<number | null>((resolve) =>
-    child.once("exit", (exitCode) => resolve(exitCode)),
-  );
-  clearTimeout(timer);
   return { code, lines: stdout.split("\n"), stderr };
 }
 

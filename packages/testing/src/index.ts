@@ -1,3 +1,4 @@
+export { type CommandOptions, type CommandRun, runToExit, userEnvironment } from "./commands.js";
 export { createTestDatabase, freshDatabaseUrl, type TestDatabase } from "./databases.js";
 export { readJson } from "./http.js";
 export { DEFAULT_POSTGRES_URL, DEFAULT_REDIS_URL, isReachable, type TestInfra } from "./infra.js";
