@@ -1,11 +1,16 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generatePartnerKeys, writePartnerKeyFiles } from "@share-broker/channel";
+import {
+  freePort,
+  partnerRegistryEntry,
+  sandboxApplication,
+  writeJsonFile,
+} from "@share-broker/testing/world-files";
 import { Redis } from "ioredis";
 import pg from "pg";
 
@@ -56,19 +61,6 @@ export interface BenchWorld {
   databases: { a: string; b: string; bareA: string; bareB: string };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
-}
-
 function databaseUrl(name: string): string {
   const url = new URL(ADMIN_DATABASE_URL);
   url.pathname = `/${name}`;
@@ -116,37 +108,19 @@ export async function createWorld(): Promise<BenchWorld> {
       current: await generatePartnerKeys(partner),
     });
   }
-  const applicationsFile = join(dir, "applications.json");
-  writeFileSync(
-    applicationsFile,
-    JSON.stringify({
-      applications: partners.map((partner) => ({
-        application_id: apps[partner].id,
-        name: partner,
-        api_key: apps[partner].apiKey,
-        webhook_url: `http://127.0.0.1:${ports[partner]}/v1/webhooks/didit`,
-        webhook_secret: apps[partner].webhookSecret,
-        workflows: [
-          { workflow_id: apps[partner].kyc, name: "first_verification", kind: "kyc" },
-          { workflow_id: apps[partner].reusableKyc, name: "reusable_kyc", kind: "reusable_kyc" },
-        ],
-      })),
-    }),
-  );
-  const partnersFile = join(dir, "partners.json");
-  writeFileSync(
-    partnersFile,
-    JSON.stringify({
-      partners: partners.map((partner) => ({
-        partner_id: partner,
-        name: partner,
-        didit_application_id: apps[partner].id,
-        inbox_queue: `inbox-${partner}`,
-        results_queue: `results-${partner}`,
-        public_keys_file: join(keysDir(partner), "public.jwks.json"),
-      })),
-    }),
-  );
+  const applicationsFile = writeJsonFile(join(dir, "applications.json"), {
+    applications: partners.map((partner) =>
+      sandboxApplication(apps[partner], partner, `http://127.0.0.1:${ports[partner]}/v1/webhooks/didit`, [
+        { workflow_id: apps[partner].kyc, name: "first_verification", kind: "kyc" },
+        { workflow_id: apps[partner].reusableKyc, name: "reusable_kyc", kind: "reusable_kyc" },
+      ]),
+    ),
+  });
+  const partnersFile = writeJsonFile(join(dir, "partners.json"), {
+    partners: partners.map((partner) =>
+      partnerRegistryEntry(partner, apps[partner].id, join(keysDir(partner), "public.jwks.json")),
+    ),
+  });
   const policiesFile = join(dir, "partner-b-policies.json");
   const bWorkflow = apps["partner-b"].kyc;
   writeFileSync(

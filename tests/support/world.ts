@@ -14,10 +14,13 @@ import { DiditClient } from "@share-broker/didit";
 import {
   createTestDatabase,
   freePort,
+  partnerRegistryEntry,
   type ServiceProcess,
+  sandboxApplication,
   startServiceProcess,
   testRedisUrl,
   uniqueQueuePrefix,
+  writeJsonFile,
 } from "@share-broker/testing";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -100,38 +103,20 @@ export async function createWorld(): Promise<World> {
       current: await generatePartnerKeys(partner),
     });
   }
-  const applicationsFile = join(dir, "applications.json");
-  writeFileSync(
-    applicationsFile,
-    JSON.stringify({
-      applications: partners.map((partner) => ({
-        application_id: apps[partner].id,
-        name: partner,
-        api_key: apps[partner].apiKey,
-        webhook_url: `http://127.0.0.1:${ports[partner]}/v1/webhooks/didit`,
-        webhook_secret: apps[partner].webhookSecret,
-        workflows: [
-          { workflow_id: apps[partner].kyc, name: "first_verification", kind: "kyc" },
-          { workflow_id: apps[partner].reusableKyc, name: "reusable_kyc", kind: "reusable_kyc" },
-          { workflow_id: apps[partner].kyb, name: "kyb", kind: "kyb" },
-        ],
-      })),
-    }),
-  );
-  const partnersFile = join(dir, "partners.json");
-  writeFileSync(
-    partnersFile,
-    JSON.stringify({
-      partners: partners.map((partner) => ({
-        partner_id: partner,
-        name: partner,
-        didit_application_id: apps[partner].id,
-        inbox_queue: `inbox-${partner}`,
-        results_queue: `results-${partner}`,
-        public_keys_file: join(keysDir(partner), "public.jwks.json"),
-      })),
-    }),
-  );
+  const applicationsFile = writeJsonFile(join(dir, "applications.json"), {
+    applications: partners.map((partner) =>
+      sandboxApplication(apps[partner], partner, `http://127.0.0.1:${ports[partner]}/v1/webhooks/didit`, [
+        { workflow_id: apps[partner].kyc, name: "first_verification", kind: "kyc" },
+        { workflow_id: apps[partner].reusableKyc, name: "reusable_kyc", kind: "reusable_kyc" },
+        { workflow_id: apps[partner].kyb, name: "kyb", kind: "kyb" },
+      ]),
+    ),
+  });
+  const partnersFile = writeJsonFile(join(dir, "partners.json"), {
+    partners: partners.map((partner) =>
+      partnerRegistryEntry(partner, apps[partner].id, join(keysDir(partner), "public.jwks.json")),
+    ),
+  });
   const policiesFile = join(dir, "partner-b-policies.json");
   const bWorkflow = apps["partner-b"].kyc;
   writeFileSync(

@@ -16,3 +16,10 @@ export {
   type SentStatement,
 } from "./query-plans.js";
 export { testPostgresUrl, testRedisUrl, uniqueQueuePrefix } from "./queues.js";
+export {
+  partnerRegistryEntry,
+  sandboxApplication,
+  type WorldApplication,
+  type WorldWorkflow,
+  writeJsonFile,
+} from "./world-files.js";

@@ -8,6 +8,7 @@ import {
   type PartnerPrivateKeys,
   writePartnerKeyFiles,
 } from "@share-broker/channel";
+import { partnerRegistryEntry, sandboxApplication } from "@share-broker/testing";
 
 /** Didit applications of the test sandbox; credentials distinct from infra/dev and other tests. */
 export const APP_A = {
@@ -62,17 +63,6 @@ export interface TestWorld {
   cleanup(): void;
 }
 
-function registryEntry(partnerId: string, applicationId: string, publicKeysFile: string) {
-  return {
-    partner_id: partnerId,
-    name: partnerId,
-    didit_application_id: applicationId,
-    inbox_queue: `inbox-${partnerId}`,
-    results_queue: `results-${partnerId}`,
-    public_keys_file: publicKeysFile,
-  };
-}
-
 async function keysFor(dir: string, partnerId: string): Promise<PartnerPrivateKeys> {
   const file: PartnerKeyFile = { partner_id: partnerId, current: await generatePartnerKeys(partnerId) };
   await writePartnerKeyFiles(dir, file);
@@ -93,8 +83,8 @@ export async function createTestWorld(bWebhookUrl: string): Promise<TestWorld> {
     partnersFile,
     JSON.stringify({
       partners: [
-        registryEntry("partner-a", APP_A.id, publicOf("partner-a")),
-        registryEntry("partner-b", APP_B.id, publicOf("partner-b")),
+        partnerRegistryEntry("partner-a", APP_A.id, publicOf("partner-a")),
+        partnerRegistryEntry("partner-b", APP_B.id, publicOf("partner-b")),
       ],
     }),
   );
@@ -103,38 +93,25 @@ export async function createTestWorld(bWebhookUrl: string): Promise<TestWorld> {
     misaddressFile,
     JSON.stringify({
       partners: [
-        registryEntry("partner-a", APP_A.id, publicOf("partner-a")),
-        registryEntry("partner-c", APP_C.id, publicOf("partner-b")),
+        partnerRegistryEntry("partner-a", APP_A.id, publicOf("partner-a")),
+        partnerRegistryEntry("partner-c", APP_C.id, publicOf("partner-b")),
       ],
     }),
   );
 
   const applicationsFile = join(dir, "applications.json");
-  const application = (
-    app: { id: string; apiKey: string; webhookSecret: string },
-    name: string,
-    webhookUrl: string | null,
-    workflows: { workflow_id: string; name: string; kind: string }[],
-  ) => ({
-    application_id: app.id,
-    name,
-    api_key: app.apiKey,
-    webhook_url: webhookUrl,
-    webhook_secret: app.webhookSecret,
-    workflows,
-  });
   writeFileSync(
     applicationsFile,
     JSON.stringify({
       applications: [
-        application(APP_A, "Test Partner A", null, [
+        sandboxApplication(APP_A, "Test Partner A", null, [
           { workflow_id: APP_A.kyc, name: "first_verification", kind: "kyc" },
         ]),
-        application(APP_B, "Test Partner B", bWebhookUrl, [
+        sandboxApplication(APP_B, "Test Partner B", bWebhookUrl, [
           { workflow_id: APP_B.kyc, name: "first_verification", kind: "kyc" },
           { workflow_id: APP_B.kyb, name: "kyb", kind: "kyb" },
         ]),
-        application(APP_C, "Test Partner C", null, [
+        sandboxApplication(APP_C, "Test Partner C", null, [
           { workflow_id: APP_C.kyc, name: "first_verification", kind: "kyc" },
         ]),
       ],
