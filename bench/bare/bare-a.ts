@@ -76,7 +76,10 @@ const server = createServer((request, response) => {
         ]);
         await offers.add("offer", { id }, { jobId: id });
         response.writeHead(202, { "content-type": "application/json" });
-        response.end(JSON.stringify({ share_id: id, status: "accepted" }));
+        // The product's answer (ShareAccepted), so the load generator reads both with one schema.
+        response.end(
+          JSON.stringify({ share_id: id, status: "accepted", audience: "bare-b", expires_at: null }),
+        );
       } catch (error) {
         response.writeHead(500, { "content-type": "application/json" });
         response.end(JSON.stringify({ error: String(error) }));

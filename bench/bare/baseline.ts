@@ -139,8 +139,13 @@ export class BareBaseline {
     const applied = new Map(atA.map((row) => [row.share_id, row]));
     const imported = new Map(atB.map((row) => [row.share_id, Number(row.decided_ms)]));
     const problems: string[] = [];
-    const refused = offers.filter((offer) => offer.status !== 202).length;
-    if (refused) problems.push(`${refused} offers not accepted`);
+    // An offer counts as accepted only with a share id read through the contract's schema.
+    const refused = offers.filter((offer) => offer.status !== 202 || offer.shareId === undefined);
+    if (refused.length) {
+      problems.push(
+        `${refused.length} offers not accepted, e.g. ${refused[0]?.status} ${refused[0]?.error ?? ""}`,
+      );
+    }
     const toImport: number[] = [];
     const toApplied: number[] = [];
     for (const offer of offers) {
