@@ -11,6 +11,11 @@ export { CONTENT_KEY_LABEL } from "./content-keys.js";
 export { createDeadLetterQueue, type DeadLetterQueue, type DeadLetterQueueOptions } from "./dead-letter.js";
 export { type DevelopmentKeys, ensureDevelopmentKeys } from "./dev-keys.js";
 export {
+  createInboxRevocations,
+  type InboxRevocations,
+  type InboxRevocationsOptions,
+} from "./inbox-revocations.js";
+export {
   CONTENT_ENCRYPTION_ALG,
   DIRECT_KEY_MANAGEMENT_ALG,
   KEY_MANAGEMENT_ALG,
@@ -61,8 +66,12 @@ export {
   type ImportOutcome,
   type ImportResultPayload,
   importResultPayloadSchema,
+  REVOCATION_REASONS,
+  type RevocationReason,
   type ShareOfferPayload,
+  type ShareRevokePayload,
   shareOfferPayloadSchema,
+  shareRevokePayloadSchema,
 } from "./payloads.js";
 export {
   type ChannelProducer,
@@ -79,6 +88,7 @@ export {
   type DeadLetterJobData,
   deadLetterQueueName,
   type EnvelopeJobData,
+  revocationJobId,
 } from "./queues.js";
 export {
   type LoadRegistryOptions,

@@ -4,7 +4,7 @@ import { z } from "zod";
  * What an envelope carries. A→B share offers and B→A import results travel in the same envelope
  * format; `typ` tells them apart so one can never be replayed as the other.
  */
-export const ENVELOPE_TYPES = ["share-offer", "import-result"] as const;
+export const ENVELOPE_TYPES = ["share-offer", "import-result", "share-revoke"] as const;
 export type EnvelopeType = (typeof ENVELOPE_TYPES)[number];
 
 export function isEnvelopeType(value: unknown): value is EnvelopeType {
@@ -35,7 +35,22 @@ export const shareOfferPayloadSchema = z.object({
 });
 export type ShareOfferPayload = z.infer<typeof shareOfferPayloadSchema>;
 
-export const IMPORT_OUTCOMES = ["imported", "rejected", "failed"] as const;
+/**
+ * A→B: the user's consent behind a share was withdrawn or expired. Sent for a share already sent
+ * (and again for one already imported, which partner-b then marks): partner-b never imports a
+ * revoked share, whichever of offer and revocation reaches it first. The share id is the `jti`.
+ */
+export const REVOCATION_REASONS = ["consent_withdrawn", "consent_expired"] as const;
+export type RevocationReason = (typeof REVOCATION_REASONS)[number];
+
+export const shareRevokePayloadSchema = z.object({
+  reason: z.enum(REVOCATION_REASONS),
+  revoked_at: isoInstant,
+  trace: traceContextSchema.optional(),
+});
+export type ShareRevokePayload = z.infer<typeof shareRevokePayloadSchema>;
+
+export const IMPORT_OUTCOMES = ["imported", "rejected", "failed", "revoked"] as const;
 export type ImportOutcome = (typeof IMPORT_OUTCOMES)[number];
 
 export const importResultPayloadSchema = z.object({
@@ -45,6 +60,8 @@ export const importResultPayloadSchema = z.object({
   session_status: text(64).optional(),
   reason: text(1024).optional(),
   shared_from_session: text(128).optional(),
+  /** Set once partner-b has taken the sharer's revocation: the sharer stops re-sending it. */
+  consent_withdrawn_at: isoInstant.optional(),
   at: isoInstant,
   trace: traceContextSchema.optional(),
 });
@@ -53,11 +70,13 @@ export type ImportResultPayload = z.infer<typeof importResultPayloadSchema>;
 export const payloadSchemas = {
   "share-offer": shareOfferPayloadSchema,
   "import-result": importResultPayloadSchema,
+  "share-revoke": shareRevokePayloadSchema,
 } as const satisfies Record<EnvelopeType, z.ZodType>;
 
 export interface PayloadByType {
   "share-offer": ShareOfferPayload;
   "import-result": ImportResultPayload;
+  "share-revoke": ShareRevokePayload;
 }
 
 /** Registered claims every envelope carries, signed by the sender. Times are epoch seconds. */

@@ -49,6 +49,14 @@ export function assertJobId(jobId: string): void {
   }
 }
 
+/**
+ * The inbox job id of a share's revocation, beside its offer's (the share id): the importer looks it
+ * up before importing, so a revocation already waiting behind its offer wins.
+ */
+export function revocationJobId(shareId: string): string {
+  return `${shareId}.revoke`;
+}
+
 export function deadLetterQueueName(queueName: string): string {
   return `${queueName}-dead`;
 }

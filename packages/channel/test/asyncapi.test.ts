@@ -36,6 +36,7 @@ import {
   rotatePartnerKeys,
   SIGNING_ALG,
   shareOfferPayloadSchema,
+  shareRevokePayloadSchema,
 } from "../src/index.js";
 import { keyObjectOf, publicEncryptionJwkSchema, publicSigningJwkSchema } from "../src/jwk.js";
 import { signCompactJws } from "../src/jws.js";
@@ -122,6 +123,7 @@ describe("docs/asyncapi.yaml says what the code does", () => {
   it("describes the claims and both payloads exactly as the zod schemas the partners validate with", () => {
     expect(contractOf(schemas.ShareOfferPayload)).toEqual(jsonSchemaOf(shareOfferPayloadSchema));
     expect(contractOf(schemas.ImportResultPayload)).toEqual(jsonSchemaOf(importResultPayloadSchema));
+    expect(contractOf(schemas.ShareRevokePayload)).toEqual(jsonSchemaOf(shareRevokePayloadSchema));
     expect(contractOf(schemas.TraceContext)).toEqual(jsonSchemaOf(traceContextSchema));
 
     // The code checks the claims in two steps (the claim set, then the payload `typ` names); the
@@ -130,10 +132,12 @@ describe("docs/asyncapi.yaml says what the code does", () => {
     const payloads: Record<EnvelopeType, Json> = {
       "share-offer": jsonSchemaOf(shareOfferPayloadSchema),
       "import-result": jsonSchemaOf(importResultPayloadSchema),
+      "share-revoke": jsonSchemaOf(shareRevokePayloadSchema),
     };
     const claimsSchemas: Record<EnvelopeType, string> = {
       "share-offer": "ShareOfferClaims",
       "import-result": "ImportResultClaims",
+      "share-revoke": "ShareRevokeClaims",
     };
     for (const typ of ENVELOPE_TYPES) {
       const documented = contractOf(schemas[claimsSchemas[typ]]);

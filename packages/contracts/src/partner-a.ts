@@ -105,6 +105,12 @@ export const consentSchema = z
       .array(idSchema)
       .optional()
       .describe("On withdrawal: the shares this withdrawal cancelled before their token left partner-a."),
+    revoked_share_ids: z
+      .array(idSchema)
+      .optional()
+      .describe(
+        "On withdrawal: the shares whose token had already left, now revoked at the recipient (a share it had already imported keeps status imported and gets revoked_at).",
+      ),
   })
   .meta({
     id: "Consent",
@@ -170,6 +176,9 @@ export const shareSchema = z
     consent_id: idSchema,
     recipient_ref: z.string().nullable(),
     reason: z.string().nullable().describe("Why the share ended where it did, when not imported."),
+    revoked_at: nullableTimestamp.describe(
+      "When the consent's withdrawal or expiry revoked the share at its recipient; null if never.",
+    ),
     expires_at: nullableTimestamp,
     created_at: timestampSchema,
     updated_at: timestampSchema,
@@ -196,6 +205,7 @@ export const shareSchema = z
         consent_id: EXAMPLE_CONSENT,
         recipient_ref: "applicant-9",
         reason: null,
+        revoked_at: null,
         expires_at: "2026-12-05T10:15:00.000Z",
         created_at: EXAMPLE_TIME,
         updated_at: "2026-12-05T10:00:02.000Z",

@@ -56,6 +56,9 @@ export const importSchema = z
       })
       .nullable(),
     review: z.object({ decision: z.enum(REVIEW_DECISIONS), requested_at: nullableTimestamp }).nullable(),
+    consent_withdrawn_at: nullableTimestamp.describe(
+      "When the sharer revoked the share after this import finished: the user withdrew the consent behind it.",
+    ),
     attempts: z.number().int(),
     received_at: timestampSchema,
     decided_at: nullableTimestamp,
@@ -85,6 +88,7 @@ export const importSchema = z
           shared_from_session: null,
         },
         review: null,
+        consent_withdrawn_at: null,
         attempts: 1,
         received_at: EXAMPLE_TIME,
         decided_at: "2026-12-05T10:00:02.000Z",

@@ -12,6 +12,7 @@ export const SHARE_STATES = [
   "expired",
   "failed",
   "cancelled",
+  "revoked",
 ] as const;
 export type ShareState = (typeof SHARE_STATES)[number];
 
@@ -25,6 +26,7 @@ export const TERMINAL_SHARE_STATES = [
   "expired",
   "failed",
   "cancelled",
+  "revoked",
 ] as const satisfies readonly ShareState[];
 
 /**
@@ -35,16 +37,18 @@ export const SHARE_TRANSITIONS = {
   accepted: ["minted", "failed", "cancelled", "imported", "rejected"],
   minted: ["sent", "failed", "cancelled", "imported", "rejected"],
   // A result arrives for a sent share; with none before the token's grace period ends, it expires.
-  sent: ["imported", "rejected", "failed", "expired"],
-  // A late "imported" still wins: the import happened at partner-b.
-  expired: ["imported"],
+  // Its consent withdrawn or expired, a sent share is revoked: partner-b is told not to import it.
+  sent: ["imported", "rejected", "failed", "expired", "revoked"],
+  // A late "imported" still wins: the import happened at partner-b (before any revocation reached it).
+  expired: ["imported", "revoked"],
   imported: [],
   rejected: [],
   failed: [],
   cancelled: [],
+  revoked: ["imported"],
 } as const satisfies Record<ShareState, readonly ShareState[]>;
 
-export const IMPORT_STATES = ["received", "importing", "imported", "rejected", "failed"] as const;
+export const IMPORT_STATES = ["received", "importing", "imported", "rejected", "failed", "revoked"] as const;
 export type ImportState = (typeof IMPORT_STATES)[number];
 
 /** An import that still owns its share token and may still call Didit. */
@@ -53,15 +57,19 @@ export const TERMINAL_IMPORT_STATES = [
   "imported",
   "rejected",
   "failed",
+  "revoked",
 ] as const satisfies readonly ImportState[];
 
 export const IMPORT_TRANSITIONS = {
-  received: ["importing", "rejected", "failed"],
+  // The sharer's revocation closes an import that has not finished; a revocation that arrives
+  // before its offer leaves a revoked receipt the offer then finds.
+  received: ["importing", "rejected", "failed", "revoked"],
   // A retryable Didit failure leaves the import importing with a later attempt.
-  importing: ["imported", "rejected", "failed"],
+  importing: ["imported", "rejected", "failed", "revoked"],
   imported: [],
   rejected: [],
   failed: [],
+  revoked: [],
 } as const satisfies Record<ImportState, readonly ImportState[]>;
 
 export function isOpenShareState(status: string): boolean {

@@ -1,5 +1,5 @@
 import { isAbsolute, join } from "node:path";
-import { createDeadLetterQueue, loadPartnerRegistry } from "@share-broker/channel";
+import { createDeadLetterQueue, createInboxRevocations, loadPartnerRegistry } from "@share-broker/channel";
 import { DiditClient } from "@share-broker/didit";
 import {
   AuditRetention,
@@ -106,6 +106,12 @@ const deadLetter = createDeadLetterQueue({
   prefix: config.QUEUE_PREFIX,
   logger,
 });
+const revocations = createInboxRevocations({
+  connection: producerRedis,
+  queueName: self.inboxQueue,
+  prefix: config.QUEUE_PREFIX,
+  logger,
+});
 const importer = new ShareImporter(
   {
     db,
@@ -119,6 +125,7 @@ const importer = new ShareImporter(
     logger,
     self,
     wakeResults,
+    revocations,
   },
   {
     inboxQueue: self.inboxQueue,
@@ -175,7 +182,10 @@ await runService({
     { name: "import-reconciler", close: () => reconciler.stop() },
     { name: "result-sender", close: () => resultSender.stop() },
     { name: "audit-retention", close: async () => retention.stop() },
-    { name: "queues", close: () => Promise.all([resultsChannel.close(), deadLetter.close()]) },
+    {
+      name: "queues",
+      close: () => Promise.all([resultsChannel.close(), deadLetter.close(), revocations.close()]),
+    },
     { name: "didit", close: () => didit.close() },
     { name: "redis", close: () => Promise.all([workerRedis.quit(), producerRedis.quit()]) },
     { name: "postgres", close: () => pool.end() },

@@ -220,6 +220,7 @@ function inProcessImporter() {
       wakeResults: () => {
         wakes += 1;
       },
+      revocations: { waitingEnvelope: async () => undefined },
     },
     { inboxQueue: "inbox-partner-b", leaseSeconds: 30, retryBaseMs: 200, retryMaxMs: 1000 },
   );

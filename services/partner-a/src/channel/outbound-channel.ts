@@ -3,7 +3,9 @@ import {
   createChannelProducer,
   type EnvelopeSealer,
   type PartnerRegistry,
+  revocationJobId,
   type ShareOfferPayload,
+  type ShareRevokePayload,
 } from "@share-broker/channel";
 import type { Logger } from "@share-broker/service-kit";
 import type { Redis } from "ioredis";
@@ -22,6 +24,16 @@ export interface OutboundChannel {
     expiresAt: Date;
     payload: ShareOfferPayload;
     redrive?: boolean;
+  }): Promise<{ added: boolean }>;
+  /**
+   * Seals a share-revoke for the audience and adds it to its inbox with jobId `<share id>.revoke`,
+   * replacing a finished one of that id (a re-send after no acknowledgement came back).
+   */
+  sendShareRevoke(input: {
+    audience: string;
+    shareId: string;
+    expiresAt: Date;
+    payload: ShareRevokePayload;
   }): Promise<{ added: boolean }>;
   /** Where the offer stands in the audience's inbox; "missing" when Redis no longer has it. */
   inboxJobState(audience: string, shareId: string): Promise<InboxJobState>;
@@ -67,6 +79,21 @@ export function createOutboundChannel(deps: {
           await previous.remove();
       }
       return producer.send(shareId, envelope);
+    },
+    async sendShareRevoke({ audience, shareId, expiresAt, payload }) {
+      const envelope = await deps.sealer.seal({
+        to: audience,
+        typ: "share-revoke",
+        jti: shareId,
+        expiresAt,
+        payload,
+      });
+      const producer = producerFor(audience);
+      const jobId = revocationJobId(shareId);
+      const previous = await producer.queue.getJob(jobId);
+      if (previous && ((await previous.isCompleted()) || (await previous.isFailed())))
+        await previous.remove();
+      return producer.send(jobId, envelope);
     },
     async inboxJobState(audience, shareId) {
       const job = await producerFor(audience).queue.getJob(shareId);

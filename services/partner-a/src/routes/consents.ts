@@ -72,8 +72,17 @@ export async function consentRoutes(app: FastifyInstance, ctx: PartnerAContext):
     ...partnerA.withdrawConsent,
     handler: async (request) => {
       const { id } = request.params;
-      const { consent, cancelledShareIds } = await withdrawConsent(ctx.db, ctx.audit, id, request.id);
-      return { ...consentView(consent), cancelled_share_ids: cancelledShareIds };
+      const { consent, cancelledShareIds, revokedShareIds } = await withdrawConsent(
+        ctx.db,
+        ctx.audit,
+        id,
+        request.id,
+      );
+      return {
+        ...consentView(consent),
+        cancelled_share_ids: cancelledShareIds,
+        revoked_share_ids: revokedShareIds,
+      };
     },
   });
 }

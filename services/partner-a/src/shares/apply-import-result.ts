@@ -1,7 +1,7 @@
 import type { ImportResultPayload } from "@share-broker/channel";
 import { isOpenShareState, OPEN_SHARE_STATES, type ShareState } from "@share-broker/contracts";
 import { amongIdsInStates, columnsOf, executePrepared, GroupCommit } from "@share-broker/service-kit";
-import { eq, param, sql } from "drizzle-orm";
+import { and, eq, isNotNull, isNull, param, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { PartnerABatchFallbacks } from "../batches.js";
 import type { Database, Executor } from "../db/database.js";
@@ -18,6 +18,7 @@ const SHARE_STATUS_FOR: Record<ImportResultPayload["outcome"], ShareState> = {
   imported: "imported",
   rejected: "rejected",
   failed: "failed",
+  revoked: "revoked",
 };
 
 /** What a result does to the share as it stands: nothing, an audit event only, or an update. */
@@ -37,7 +38,8 @@ function decide(share: ShareRow | undefined, source: string, result: ImportResul
     share.importSessionStatus === (result.session_status ?? null);
   if (sameAsRecorded) return { kind: "duplicate" };
   const open = isOpenShareState(share.status);
-  const late = share.status === "expired" && result.outcome === "imported";
+  // An import that happened before partner-b heard of the expiry or the revocation still happened.
+  const late = (share.status === "expired" || share.status === "revoked") && result.outcome === "imported";
   const refresh = share.status === next; // e.g. a review changed the imported session's status
   if (!open && !late && !refresh) return { kind: "ignored" };
   return { kind: "apply", next, late };
@@ -76,6 +78,8 @@ export class ImportResultApplier {
 
   async apply(source: string, result: ImportResultPayload): Promise<ResultOutcome> {
     const { db, audit } = this;
+    if (result.consent_withdrawn_at && UUID.test(result.share_id))
+      await acknowledgeRevocation(db, source, result);
     // Share ids are UUIDs; anything else names no share (and must not reach a uuid comparison).
     if (!UUID.test(result.share_id)) return applyUnderLock(db, audit, source, result);
     if (await this.#together.submit({ source, result })) return "applied";
@@ -144,6 +148,21 @@ async function applyToOpenShares(
     applied.delete(key);
     return hit;
   });
+}
+
+/** partner-b took the share's revocation: the dispatcher stops re-sending it. */
+async function acknowledgeRevocation(db: Database, source: string, result: ImportResultPayload) {
+  await db
+    .update(shares)
+    .set({ revokeAckedAt: sql`coalesce(${shares.revokeAckedAt}, now())` })
+    .where(
+      and(
+        eq(shares.shareId, result.share_id),
+        eq(shares.audience, source),
+        isNotNull(shares.revokedAt),
+        isNull(shares.revokeAckedAt),
+      ),
+    );
 }
 
 function resultDetails(result: ImportResultPayload) {

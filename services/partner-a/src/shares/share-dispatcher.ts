@@ -10,6 +10,7 @@ import type { PartnerABatchFallbacks } from "../batches.js";
 import type { OutboundChannel } from "../channel/outbound-channel.js";
 import type { Database } from "../db/database.js";
 import { shareDispatches, shares } from "../db/schema/index.js";
+import { revokeShares } from "../revocations/revoke-shares.js";
 import {
   type Claimed,
   claimDue,
@@ -27,6 +28,9 @@ export interface DispatcherOptions {
   pollMs: number;
   maxAttempts: number;
 }
+
+/** How long a share-revoke envelope may wait in partner-b's inbox: longer than any share token lives. */
+const REVOCATION_ENVELOPE_SECONDS = 24 * 3600;
 
 /** Backoff between mint attempts on transient Didit errors: 1 s, 2 s, 4 s … capped at 60 s. */
 function backoffSeconds(attempts: number): number {
@@ -77,7 +81,11 @@ export class ShareDispatcher {
   /** One pass over due outbox rows; true when the batch was full (more are likely waiting). */
   async dispatchOnce(): Promise<boolean> {
     const claimed = await claimDue(this.deps.db, this.options.concurrency, this.options.leaseSeconds);
-    const minted = await Promise.all(claimed.map((row) => this.#mintSafely(row)));
+    // A revoked share's outbox row carries its revocation to partner-b; it is never minted again.
+    const revocations = claimed.filter((row) => row.share?.revokedAt);
+    const offers = claimed.filter((row) => !row.share?.revokedAt);
+    await Promise.all(revocations.map((row) => this.#revokeSafely(row)));
+    const minted = await Promise.all(offers.map((row) => this.#mintSafely(row)));
     const batch = minted.filter((share): share is MintedShare & { attempts: number } => share !== undefined);
     if (batch.length > 0) await this.#sendSafely(batch);
     return claimed.length >= this.options.concurrency;
@@ -107,8 +115,17 @@ export class ShareDispatcher {
       return undefined;
     }
     const now = this.deps.clock.now();
-    if (share.status !== "sent" && (consent.withdrawnAt || consent.expiresAt <= now)) {
-      await this.#finish(share, "cancelled", consent.withdrawnAt ? "consent_withdrawn" : "consent_expired");
+    if (consent.withdrawnAt || consent.expiresAt <= now) {
+      const reason = consent.withdrawnAt ? "consent_withdrawn" : "consent_expired";
+      if (share.status !== "sent") {
+        await this.#finish(share, "cancelled", reason);
+        return undefined;
+      }
+      // A redrive of a share whose consent ended: no new token; partner-b is told to drop the old one.
+      await this.deps.db.transaction((tx) =>
+        revokeShares(tx, this.deps.audit, eq(shares.shareId, share.shareId), reason),
+      );
+      this.wake();
       return undefined;
     }
     const partner = this.deps.registry.find(share.audience);
@@ -165,6 +182,53 @@ export class ShareDispatcher {
         reason,
       );
     }
+  }
+
+  async #revokeSafely(claimed: Claimed): Promise<void> {
+    try {
+      await this.#sendRevocation(claimed);
+    } catch (error) {
+      this.deps.logger.error(
+        { ...safeErrorFields(error), share_id: claimed.shareId },
+        "sending a revocation failed; will retry",
+      );
+      await this.#rescheduleOrLeave([claimed], String((error as Error).message ?? error));
+    }
+  }
+
+  /**
+   * Tells partner-b that the share's consent ended, until a result acknowledges it (the reconciler
+   * queues a re-send when none comes). The envelope outlives any offer still in flight.
+   */
+  async #sendRevocation(claimed: Claimed): Promise<void> {
+    const { share, consent } = claimed;
+    const done = () =>
+      this.deps.db.delete(shareDispatches).where(eq(shareDispatches.shareId, claimed.shareId));
+    if (!share?.revokedAt || share.revokeAckedAt || !this.deps.registry.find(share.audience)) {
+      await done();
+      return;
+    }
+    const reason = consent?.withdrawnAt ? "consent_withdrawn" : "consent_expired";
+    const now = this.deps.clock.now();
+    await this.deps.channel.sendShareRevoke({
+      audience: share.audience,
+      shareId: share.shareId,
+      expiresAt: new Date(now.getTime() + REVOCATION_ENVELOPE_SECONDS * 1000),
+      payload: { reason, revoked_at: share.revokedAt.toISOString() },
+    });
+    await this.deps.db.transaction(async (tx) => {
+      await tx
+        .update(shares)
+        .set({ revokeSentAt: sql`now()`, revokeSends: sql`${shares.revokeSends} + 1` })
+        .where(eq(shares.shareId, share.shareId));
+      await tx.delete(shareDispatches).where(eq(shareDispatches.shareId, share.shareId));
+      await this.deps.audit.record(tx, {
+        ...shareAuditContext(share),
+        action: "share.revoke_sent",
+        outcome: reason,
+        details: { sends: share.revokeSends + 1 },
+      });
+    });
   }
 
   /**

@@ -1,9 +1,10 @@
 import { type Logger, PeriodicTask } from "@share-broker/service-kit";
-import { and, eq, isNull, lt, or, sql } from "drizzle-orm";
+import { and, eq, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { OutboundChannel } from "../channel/outbound-channel.js";
 import type { Database } from "../db/database.js";
 import { shareDispatches, shares } from "../db/schema/index.js";
+import { revokeShares } from "../revocations/revoke-shares.js";
 import { shareAuditContext } from "./share-audit-context.js";
 
 export interface ReconcilerOptions {
@@ -18,7 +19,9 @@ export interface ReconcilerOptions {
  * 1. gives every accepted or minted share an outbox row again if it lost one;
  * 2. re-sends a sent share whose offer Redis no longer holds, or whose offer was consumed but
  *    whose result never came back (the receiver dedups on share id and answers again);
- * 3. expires sent shares never acknowledged by their token expiry plus a grace period.
+ * 3. expires sent shares never acknowledged by their token expiry plus a grace period;
+ * 4. revokes sent shares whose consent expired meanwhile, and re-sends a revocation partner-b has
+ *    not acknowledged after the redrive delay (at most maxRedrives more times).
  */
 export class ShareReconciler {
   readonly #task: PeriodicTask;
@@ -44,15 +47,49 @@ export class ShareReconciler {
     await this.#task.stop();
   }
 
-  async runOnce(): Promise<{ requeued: number; redriven: number; expired: number }> {
-    const requeued = await this.#requeueOrphans();
+  async runOnce(): Promise<{ requeued: number; redriven: number; expired: number; revoked: number }> {
+    const revoked = await this.#revokeExpiredConsents();
+    const requeued = (await this.#requeueOrphans()) + (await this.#resendUnacknowledgedRevocations());
     const redriven = await this.#redriveLost();
     const expired = await this.#expireUnacknowledged();
-    if (requeued + redriven > 0) this.deps.wake();
-    if (requeued + redriven + expired > 0) {
-      this.deps.logger.info({ requeued, redriven, expired }, "reconciler pass");
+    if (requeued + redriven + revoked > 0) this.deps.wake();
+    if (requeued + redriven + expired + revoked > 0) {
+      this.deps.logger.info({ requeued, redriven, expired, revoked }, "reconciler pass");
     }
-    return { requeued, redriven, expired };
+    return { requeued, redriven, expired, revoked };
+  }
+
+  /** Sent shares whose consent expired: revoked, so no redrive re-sends them and partner-b drops them. */
+  async #revokeExpiredConsents(): Promise<number> {
+    const revoked = await this.deps.db.transaction((tx) =>
+      revokeShares(
+        tx,
+        this.deps.audit,
+        and(
+          eq(shares.status, "sent"),
+          sql`exists (select 1 from consents c where c.consent_id = ${shares.consentId} and c.expires_at <= now())`,
+        ) as SQL,
+        "consent_expired",
+      ),
+    );
+    return revoked.length;
+  }
+
+  /**
+   * A revocation partner-b has not acknowledged (the envelope or its answer was lost) goes out again
+   * once the redrive delay has passed, at most maxRedrives more times.
+   */
+  async #resendUnacknowledgedRevocations(): Promise<number> {
+    const result = await this.deps.db.execute(sql`
+      insert into share_dispatches (share_id)
+      select share_id from shares s
+      where s.revoked_at is not null and s.revoke_acked_at is null
+        and s.revoke_sends <= ${this.options.maxRedrives}
+        and (s.revoke_sent_at is null
+             or s.revoke_sent_at < now() - make_interval(secs => ${this.options.redriveAfterSeconds}))
+        and not exists (select 1 from share_dispatches d where d.share_id = s.share_id)
+      on conflict do nothing`);
+    return result.rowCount ?? 0;
   }
 
   async #requeueOrphans(): Promise<number> {

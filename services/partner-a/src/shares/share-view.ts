@@ -15,6 +15,7 @@ export function shareView(row: ShareRow): Share {
     consent_id: row.consentId,
     recipient_ref: row.recipientRef,
     reason: row.reason,
+    revoked_at: row.revokedAt ? row.revokedAt.toISOString() : null,
     expires_at: row.tokenExpiresAt ? row.tokenExpiresAt.toISOString() : null,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),

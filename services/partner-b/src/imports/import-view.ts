@@ -32,6 +32,7 @@ export function importView(row: ImportRow): Import {
     review: row.reviewDecision
       ? { decision: row.reviewDecision, requested_at: iso(row.reviewRequestedAt) }
       : null,
+    consent_withdrawn_at: iso(row.consentWithdrawnAt),
     attempts: row.attempts,
     received_at: row.receivedAt.toISOString(),
     decided_at: iso(row.decidedAt),

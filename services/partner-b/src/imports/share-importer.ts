@@ -4,6 +4,7 @@ import type {
   DeadLetterQueue,
   EnvelopeOpener,
   EnvelopeRejection,
+  InboxRevocations,
   Partner,
 } from "@share-broker/channel";
 import {
@@ -23,14 +24,17 @@ import {
 import type { Clock } from "@share-broker/service-kit";
 import { failpoint, type Logger } from "@share-broker/service-kit";
 import { DelayedError, UnrecoverableError } from "bullmq";
+import { eq } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { InboxJob } from "../channel/inbox-worker.js";
 import { channelJobId } from "../channel/job-ids.js";
 import type { Database } from "../db/database.js";
+import { imports } from "../db/schema/index.js";
 import type { ImportPolicy } from "../policies/import-policy.js";
 import { findImportedCopy } from "./find-imported-copy.js";
-import type { ImportRow } from "./import-row.js";
+import { type ImportRow, importAuditContext } from "./import-row.js";
 import type { ImportStore, ReceivedOffer } from "./import-store.js";
+import { revokeImport } from "./revoke-import.js";
 
 export interface ShareImporterOptions {
   inboxQueue: string;
@@ -53,6 +57,8 @@ export interface ShareImporterDeps {
   self: Partner;
   /** Called after an outcome commits, so its result goes out now rather than at the next poll. */
   wakeResults: () => void;
+  /** Revocations waiting in our inbox, looked up before an import so one behind its offer wins. */
+  revocations: Pick<InboxRevocations, "waitingEnvelope">;
 }
 
 type OfferClaims = ClaimsOf<"share-offer">;
@@ -88,10 +94,20 @@ export class ShareImporter {
   async handle(job: InboxJob, token: string | undefined): Promise<void> {
     const jobId = String(job.id);
     const envelope = typeof job.data?.envelope === "string" ? job.data.envelope : "";
-    const opened = await this.deps.opener.open(envelope, "share-offer");
+    // An inbox carries offers and revocations; an import result (or anything else) is refused.
+    const opened = await this.deps.opener.open(envelope);
     if (!opened.ok) return this.#deadLetter(jobId, envelope, opened);
+    if (opened.claims.typ === "share-revoke") return this.#revoke(opened.claims, jobId);
+    if (opened.claims.typ !== "share-offer") {
+      return this.#deadLetter(jobId, envelope, {
+        ok: false,
+        reason: "wrong_type",
+        sender: opened.claims.iss,
+        jti: opened.claims.jti,
+      });
+    }
 
-    const { claims } = opened;
+    const claims = opened.claims;
     const shareToken = claims.payload.share_token;
     const decoded = decodeShareTokenClaims(shareToken);
     const tokenClaims = decoded.ok ? decoded.claims : undefined;
@@ -127,7 +143,62 @@ export class ShareImporter {
       log.info({ import_id: row.importId, reason: refusal }, "offer refused before import");
       return;
     }
+    if (await this.#revokedMeanwhile(offer)) return;
     await this.#import(row, shareToken, jobId, job, token, log);
+  }
+
+  /**
+   * A revocation of this share already waiting in our inbox (queued behind its offer): applied now,
+   * verified like any envelope, so the offer is never imported. Its own job later finds it applied.
+   */
+  async #revokedMeanwhile(offer: ReceivedOffer): Promise<boolean> {
+    const envelope = await this.deps.revocations.waitingEnvelope(offer.shareId);
+    if (envelope === undefined) return false;
+    const opened = await this.deps.opener.open(envelope, "share-revoke");
+    if (!opened.ok || opened.claims.jti !== offer.shareId || opened.claims.iss !== offer.sourcePartner) {
+      return false;
+    }
+    await this.#revoke(opened.claims, "(waiting in the inbox)");
+    return true;
+  }
+
+  /** The sharer revoked the share: see revokeImport for what that does to its import. */
+  async #revoke(claims: ClaimsOf<"share-revoke">, jobId: string): Promise<void> {
+    const outcome = await revokeImport(this.deps.db, this.deps.audit, {
+      sourcePartner: claims.iss,
+      shareId: claims.jti,
+      reason: claims.payload.reason,
+      revokedAt: new Date(claims.payload.revoked_at),
+      jobId,
+    });
+    this.deps.wakeResults();
+    this.deps.logger.info(
+      { share_id: claims.jti, source: claims.iss, job_id: jobId, revocation: outcome },
+      "share revoked by its sharer",
+    );
+  }
+
+  /**
+   * An import Didit made while the sharer's revocation closed the row (recordImported found it no
+   * longer open): the copy is deleted, so a revoked share is never left imported. Any other reason
+   * the row was closed (another delivery finished it) leaves the copy alone.
+   */
+  async #undoIfRevoked(row: ImportRow, sessionId: string, log: Logger): Promise<void> {
+    const [current] = await this.deps.db.select().from(imports).where(eq(imports.importId, row.importId));
+    if (current?.status !== "revoked" || current.diditSessionId === sessionId) return;
+    try {
+      await this.deps.didit.deleteSession(sessionId);
+    } catch (error) {
+      // Not found: already gone. Anything else: the job fails and its retry comes back here.
+      if (!(error instanceof DiditNotFoundError)) throw error;
+    }
+    await this.deps.audit.record(this.deps.db, {
+      ...importAuditContext(current),
+      action: "import.revoked_copy_deleted",
+      outcome: "deleted",
+      details: { didit_session_id: sessionId },
+    });
+    log.warn({ import_id: row.importId }, "imported while being revoked; the Didit copy was deleted");
   }
 
   /** Refusals that need no Didit call. The claims are unverified: they may only refuse, never accept. */
@@ -179,6 +250,7 @@ export class ShareImporter {
       { job_id: jobId, attempt: row.attempts, reconciled: false },
     );
     if (recorded) this.deps.wakeResults();
+    else await this.#undoIfRevoked(row, imported.session_id, log);
     log.info(
       { import_id: row.importId, didit_session_id: imported.session_id, status: imported.status },
       "imported",
@@ -267,6 +339,7 @@ export class ShareImporter {
         reconciled: true,
       });
       if (recorded) this.deps.wakeResults();
+      else await this.#undoIfRevoked(row, found.copy.sessionId, log);
       log.info(
         { import_id: row.importId, didit_session_id: found.copy.sessionId },
         "import reconciled after 403",

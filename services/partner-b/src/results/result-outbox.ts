@@ -19,6 +19,7 @@ export function resultPayloadOf(row: ImportRow, at: Date): ImportResultPayload {
   if (row.diditStatus) payload.session_status = row.diditStatus;
   if (row.reason) payload.reason = row.reason;
   if (row.sharedFromSession) payload.shared_from_session = row.sharedFromSession;
+  if (row.consentWithdrawnAt) payload.consent_withdrawn_at = row.consentWithdrawnAt.toISOString();
   return payload;
 }
 
@@ -88,7 +89,8 @@ export function resultPayloadSql(row: string, at: Date): SQL {
   return sql`jsonb_strip_nulls(jsonb_build_object(
       'share_id', ${r}.share_id, 'outcome', ${r}.status, 'import_id', ${r}.import_id, 'at', ${at.toISOString()}::text,
       'session_status', nullif(${r}.didit_status, ''), 'reason', nullif(${r}.reason, ''),
-      'shared_from_session', nullif(${r}.shared_from_session, '')))`;
+      'shared_from_session', nullif(${r}.shared_from_session, ''),
+      'consent_withdrawn_at', to_char(${r}.consent_withdrawn_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))`;
 }
 
 /** Whether a result of this import is still waiting to be sent (a re-send would only repeat it). */

@@ -1,9 +1,10 @@
 import { type Purpose, type Scope, SHARE_STATES, type ShareState } from "@share-broker/contracts";
 import { oneOf } from "@share-broker/service-kit";
+import { sql } from "drizzle-orm";
 import { check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 /**
- * A share: accepted → minted → sent → imported | rejected | expired | failed | cancelled.
+ * A share: accepted → minted → sent → imported | rejected | expired | failed | cancelled | revoked.
  * The share token itself is never stored: only its SHA-256 (token_hash) and a short id for audit.
  */
 export const shares = pgTable(
@@ -33,6 +34,12 @@ export const shares = pgTable(
     importSessionStatus: text("import_session_status"),
     importReason: text("import_reason"),
     importAt: timestamp("import_at", { withTimezone: true }),
+    // Revocation: set when the consent was withdrawn or expired after the token left (sent, expired
+    // or imported shares). partner-b is sent a share-revoke until a result says it took it.
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    revokeSentAt: timestamp("revoke_sent_at", { withTimezone: true }),
+    revokeSends: integer("revoke_sends").notNull().default(0),
+    revokeAckedAt: timestamp("revoke_acked_at", { withTimezone: true }),
     idempotencyKey: text("idempotency_key"),
     requestHash: text("request_hash"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
@@ -42,6 +49,10 @@ export const shares = pgTable(
     uniqueIndex("shares_idempotency_key_idx").on(table.idempotencyKey),
     index("shares_consent_idx").on(table.consentId),
     index("shares_status_idx").on(table.status),
+    // The reconciler's look for revocations partner-b has not acknowledged: few rows, found directly.
+    index("shares_revocation_pending_idx")
+      .on(table.revokeSentAt)
+      .where(sql`${table.revokedAt} is not null and ${table.revokeAckedAt} is null`),
     check("shares_status_check", oneOf(table.status, SHARE_STATES)),
     // GET /v1/shares pages newest first by (created_at, share_id).
     index("shares_created_idx").on(table.createdAt, table.shareId),

@@ -14,7 +14,7 @@ import {
 } from "drizzle-orm/pg-core";
 
 /**
- * One row per share offer received: received → importing → imported | rejected | failed. A first
+ * One row per share offer received: received → importing → imported | rejected | failed | revoked. A first
  * receipt is stored already claimed by its delivery (importing); `received` is an unclaimed receipt.
  * (source_partner, share_id) is unique, so a redelivered offer finds its first receipt. The share
  * token itself is never stored: only its SHA-256 (token_hash) and a short id for audit.
@@ -55,6 +55,8 @@ export const imports = pgTable(
     // The delivery (BullMQ job id) working on the import, and until when others must keep off.
     leaseOwner: text("lease_owner"),
     leasedUntil: timestamp("leased_until", { withTimezone: true }),
+    // The sharer revoked the share after this import finished: a notice, shown by the API.
+    consentWithdrawnAt: timestamp("consent_withdrawn_at", { withTimezone: true }),
     reviewDecision: text("review_decision").$type<ReviewDecision>(),
     reviewRequestedAt: timestamp("review_requested_at", { withTimezone: true }),
     receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),

@@ -1,0 +1,5 @@
+-- The sharer's share-revoke: an import not finished becomes `revoked` (a revocation that arrives
+-- first leaves a revoked receipt its offer then finds); a finished import records the notice.
+ALTER TABLE "imports" ADD COLUMN "consent_withdrawn_at" timestamp with time zone;--> statement-breakpoint
+ALTER TABLE "imports" DROP CONSTRAINT "imports_status_check";--> statement-breakpoint
+ALTER TABLE "imports" ADD CONSTRAINT "imports_status_check" CHECK ("imports"."status" in ('received', 'importing', 'imported', 'rejected', 'failed', 'revoked'));

@@ -1,0 +1,153 @@
+import { importListSchema } from "@share-broker/contracts";
+import type { ServiceProcess } from "@share-broker/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { auditOf, consentFor, shareOf, shareReaches, verifiedUser } from "../support/partner-a-flow.js";
+import {
+  createWorld,
+  eventually,
+  type PartnerProcess,
+  sandboxOf,
+  startSandbox,
+  startWorldPartner,
+  type World,
+} from "../support/world.js";
+
+// Consent is law after the token has left partner-a too: a withdrawal revokes the share at
+// partner-b, which then never imports it, whichever of offer and revocation it reads first.
+
+let world: World;
+let sandbox: ServiceProcess;
+let partnerA: PartnerProcess;
+let partnerB: PartnerProcess | undefined;
+
+const REDRIVE_AFTER_SECONDS = 2;
+
+beforeAll(async () => {
+  world = await createWorld();
+  sandbox = await startSandbox(world);
+  partnerA = await startWorldPartner(world, "partner-a", {
+    env: { REDRIVE_AFTER_SECONDS: String(REDRIVE_AFTER_SECONDS) },
+  });
+});
+afterAll(async () => {
+  await partnerB?.stop();
+  await partnerA?.stop();
+  await sandbox?.stop();
+});
+
+async function sentShare(recipientRef: string): Promise<{ consentId: string; shareId: string }> {
+  const userId = await verifiedUser(world, partnerA);
+  const consentId = await consentFor(partnerA, userId);
+  const response = await partnerA.call("POST", "/v1/shares", {
+    consent_id: consentId,
+    recipient_ref: recipientRef,
+  });
+  expect(response.status).toBe(202);
+  const { share_id: shareId } = (await response.json()) as { share_id: string };
+  await shareReaches(partnerA, shareId, "sent");
+  return { consentId, shareId };
+}
+
+async function withdraw(consentId: string) {
+  const response = await partnerA.call("DELETE", `/v1/consents/${consentId}`);
+  expect(response.status).toBe(200);
+  return (await response.json()) as { cancelled_share_ids: string[]; revoked_share_ids: string[] };
+}
+
+async function importAtB(shareId: string) {
+  const response = await (partnerB as PartnerProcess).call("GET", `/v1/imports?share_id=${shareId}`);
+  expect(response.status).toBe(200);
+  return importListSchema.parse(await response.json()).imports;
+}
+
+/** Sessions Didit holds in partner-b's application that were imported for `vendorData`. */
+async function diditCopiesFor(vendorData: string) {
+  const listed = await sandboxOf(world).client("partner-b").listSessions({ vendor_data: vendorData });
+  return listed.results.filter((session) => session.shared_from_session);
+}
+
+const actionsOf = async (shareId: string) =>
+  (await auditOf(partnerA, `share_id=${shareId}`)).map((event) => event.action);
+
+describe("revoking a share whose token has left partner-a", () => {
+  it("never imports a share withdrawn while partner-b was down, even past the redrive delay", async () => {
+    const { consentId, shareId } = await sentShare("b-revoked-in-transit");
+    const withdrawn = await withdraw(consentId);
+    expect(withdrawn).toMatchObject({ cancelled_share_ids: [], revoked_share_ids: [shareId] });
+    expect(await shareOf(partnerA, shareId)).toMatchObject({
+      status: "revoked",
+      reason: "consent_withdrawn",
+    });
+
+    // Past the redrive delay, with partner-b still down: nothing is minted or sent again.
+    await new Promise((resolve) => setTimeout(resolve, (REDRIVE_AFTER_SECONDS + 1) * 1000));
+    const before = await actionsOf(shareId);
+    expect(before.filter((action) => action === "share.minted")).toHaveLength(1);
+    expect(before).not.toContain("share.redrive_scheduled");
+    // Unacknowledged while partner-b is down, the revocation is re-sent after each redrive delay
+    // (the inbox holds one job for it), at most REDRIVE attempts (3) more times.
+    const revocationsSent = before.filter((action) => action === "share.revoke_sent").length;
+    expect(revocationsSent).toBeGreaterThanOrEqual(1);
+    expect(revocationsSent).toBeLessThanOrEqual(4);
+
+    partnerB = await startWorldPartner(world, "partner-b", { env: { RESULT_POLL_MS: "100" } });
+    const [atB] = await eventually(
+      async () => {
+        const found = await importAtB(shareId);
+        return found[0]?.status === "revoked" ? found : undefined;
+      },
+      20_000,
+      "partner-b's import revoked",
+    );
+    expect(atB).toMatchObject({ status: "revoked", reason: "consent_withdrawn", didit: null });
+    expect(atB?.consent_withdrawn_at).not.toBeNull();
+    // partner-a hears it back and stops re-sending the revocation.
+    const atA = await eventually(
+      async () => {
+        const share = await shareOf(partnerA, shareId);
+        return share.import?.status === "revoked" ? share : undefined;
+      },
+      20_000,
+      "partner-a hearing the revocation taken",
+    );
+    expect(atA).toMatchObject({ status: "revoked", import: { status: "revoked" } });
+    expect(await diditCopiesFor("b-revoked-in-transit")).toEqual([]);
+    const after = await actionsOf(shareId);
+    expect(after.filter((action) => action === "share.minted")).toHaveLength(1);
+  });
+
+  it("marks an import partner-b already made with the consent's withdrawal, and keeps it imported", async () => {
+    partnerB ??= await startWorldPartner(world, "partner-b", { env: { RESULT_POLL_MS: "100" } });
+    const userId = await verifiedUser(world, partnerA);
+    const consentId = await consentFor(partnerA, userId);
+    const response = await partnerA.call("POST", "/v1/shares", {
+      consent_id: consentId,
+      recipient_ref: "b-imported-then-withdrawn",
+    });
+    const { share_id: shareId } = (await response.json()) as { share_id: string };
+    await shareReaches(partnerA, shareId, "imported", 20_000);
+
+    expect(await withdraw(consentId)).toMatchObject({ revoked_share_ids: [shareId] });
+    const [atB] = await eventually(
+      async () => {
+        const found = await importAtB(shareId);
+        return found[0]?.consent_withdrawn_at ? found : undefined;
+      },
+      20_000,
+      "partner-b's notice of the withdrawal",
+    );
+    expect(atB).toMatchObject({ status: "imported" });
+    const atA = await eventually(
+      async () => {
+        const share = await shareOf(partnerA, shareId);
+        return share.revoked_at ? share : undefined;
+      },
+      5_000,
+      "partner-a's revoked_at",
+    );
+    expect(atA.status).toBe("imported");
+    // Acknowledged: no second revocation goes out after the redrive delay.
+    await new Promise((resolve) => setTimeout(resolve, (REDRIVE_AFTER_SECONDS + 1) * 1000));
+    expect((await actionsOf(shareId)).filter((action) => action === "share.revoke_sent")).toHaveLength(1);
+  });
+});
