@@ -75,8 +75,11 @@ describe("a share from partner-a to partner-b, both running", () => {
     });
     expect(atB.didit.status).toBe("Approved");
     expect(await diditImportsFor("b-customer-1")).toHaveLength(1);
-    const actions = (await auditOf(partnerA, `share_id=${shareId}`)).map((event) => event.action);
-    expect(actions[0]).toBe("share.result");
+    const events = await auditOf(partnerA, `share_id=${shareId}`);
+    expect(events[0]?.action).toBe("share.result");
+    // partner-b holds a pseudonym keyed for it alone, not the one partner-a audits under.
+    expect(atB.user_pseudonym).toMatch(/^u_/);
+    expect(events.map((event) => event.user_pseudonym)).not.toContain(atB.user_pseudonym);
   });
 
   it("imports with trust_review false into In Review, and a review reaches both sides", async () => {

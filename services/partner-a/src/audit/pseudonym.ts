@@ -15,6 +15,15 @@ export class Pseudonymizer {
     this.#capacity = capacity;
   }
 
+  /**
+   * What one audience sees of the user: keyed per audience (and kept apart from the audit
+   * pseudonym by a domain label), so two partners given shares of one user cannot link them by
+   * comparing pseudonyms, and neither can match them against partner-a's audit trail.
+   */
+  forAudience(audience: string, userId: string): string {
+    return this.of(`audience\u0000${audience}\u0000${userId}`);
+  }
+
   of(userId: string): string {
     const known = this.#recent.get(userId);
     if (known !== undefined) return known;

@@ -287,7 +287,7 @@ export class ShareDispatcher {
         scope: share.scope,
         consent_id: share.consentId,
         recipient_ref: share.recipientRef ?? undefined,
-        user_pseudonym: this.deps.pseudonyms.of(share.userId),
+        user_pseudonym: this.deps.pseudonyms.forAudience(share.audience, share.userId),
         token_expires_at: tokenExpiresAt.toISOString(),
       },
     });
