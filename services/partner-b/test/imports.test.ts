@@ -363,3 +363,63 @@ describe("partner-b's API", () => {
     expect(dump).toContain(hash);
   });
 });
+
+describe("revocations from the sharer", () => {
+  it("never imports an offer whose revocation arrived first, and answers revoked each time", async () => {
+    const recipientRef = `b-ref-${randomUUID()}`;
+    const offer = await a.prepareOffer({ recipientRef });
+    await a.revoke(offer.shareId);
+    const [first] = await results(offer);
+    expect(first?.payload).toMatchObject({
+      share_id: offer.shareId,
+      outcome: "revoked",
+      reason: "consent_withdrawn",
+    });
+    expect(first?.payload.consent_withdrawn_at).toBeDefined();
+
+    await a.deliver(offer.envelope, offer.shareId);
+    const [, again] = await results(offer, 2);
+    expect(again?.payload).toMatchObject({ outcome: "revoked" });
+    await eventually(async () => ((await a.inboxSettled()) ? true : undefined), "partner-b's inbox drained");
+    expect(await db.importsOfShare(offer.shareId)).toEqual([
+      expect.objectContaining({ status: "revoked", didit_session_id: null }),
+    ]);
+    expect(await diditSessionsOf(recipientRef)).toEqual([]);
+    expect((await db.auditOf(offer.shareId)).map((event) => event.action)).toEqual(
+      expect.arrayContaining(["import.revoked", "import.replayed"]),
+    );
+  });
+
+  it("never imports an offer whose revocation is queued right behind it", async () => {
+    const recipientRef = `b-ref-${randomUUID()}`;
+    const offer = await a.prepareOffer({ recipientRef });
+    await a.deliver(offer.envelope, offer.shareId);
+    await a.revoke(offer.shareId);
+    const received = await eventually(async () => {
+      const found = await a.resultsFor(offer.shareId);
+      return found.some((result) => result.payload.outcome === "revoked") ? found : undefined;
+    }, "a revoked result");
+    expect(received.map((result) => result.payload.outcome)).not.toContain("imported");
+    await eventually(async () => ((await a.inboxSettled()) ? true : undefined), "partner-b's inbox drained");
+    expect(await diditSessionsOf(recipientRef)).toEqual([]);
+    expect(await db.importsOfShare(offer.shareId)).toEqual([expect.objectContaining({ status: "revoked" })]);
+  });
+
+  it("keeps an import it already made and records the consent's withdrawal on it", async () => {
+    const recipientRef = `b-ref-${randomUUID()}`;
+    const offer = await a.share({ recipientRef });
+    const [imported] = await results(offer);
+    expect(imported?.payload.outcome).toBe("imported");
+    await a.revoke(offer.shareId);
+    const [, notice] = await results(offer, 2);
+    expect(notice?.payload).toMatchObject({ outcome: "imported" });
+    expect(notice?.payload.consent_withdrawn_at).toBeDefined();
+    const view = await api<{ status: string; consent_withdrawn_at: string | null }>(
+      "GET",
+      `/v1/imports/${imported?.payload.import_id}`,
+    );
+    expect(view.body).toMatchObject({ status: "imported" });
+    expect(view.body.consent_withdrawn_at).not.toBeNull();
+    expect(await diditSessionsOf(recipientRef)).toHaveLength(1);
+  });
+});

@@ -8,6 +8,8 @@ import {
   loadPartnerRegistry,
   type PartnerPrivateKeys,
   type PartnerRegistry,
+  type RevocationReason,
+  revocationJobId,
   type ShareOfferPayload,
 } from "@share-broker/channel";
 import { decodeShareTokenClaims } from "@share-broker/didit";
@@ -134,6 +136,18 @@ export class PartnerAPlayer {
     const offer = await this.prepareOffer(options);
     await this.deliver(offer.envelope, offer.shareId);
     return offer;
+  }
+
+  /** Seals a share-revoke for a share and puts it on B's inbox under its revocation job id. */
+  async revoke(shareId: string, reason: RevocationReason = "consent_withdrawn"): Promise<void> {
+    const envelope = await this.sealer.seal({
+      to: "partner-b",
+      typ: "share-revoke",
+      jti: shareId,
+      expiresAt: new Date(Date.now() + 3_600_000),
+      payload: { reason, revoked_at: new Date().toISOString() },
+    });
+    await this.deliver(envelope, revocationJobId(shareId));
   }
 
   /** Seals a share offer with another key set or through another registry (refusal tests). */
