@@ -1,5 +1,6 @@
 import { importListSchema } from "@share-broker/contracts";
 import type { ServiceProcess } from "@share-broker/testing";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditOf, consentFor, shareOf, shareReaches, verifiedUser } from "../support/partner-a-flow.js";
 import {
@@ -149,5 +150,43 @@ describe("revoking a share whose token has left partner-a", () => {
     // Acknowledged: no second revocation goes out after the redrive delay.
     await new Promise((resolve) => setTimeout(resolve, (REDRIVE_AFTER_SECONDS + 1) * 1000));
     expect((await actionsOf(shareId)).filter((action) => action === "share.revoke_sent")).toHaveLength(1);
+  });
+
+  it("revokes a sent share whose consent expires before partner-b reads it", async () => {
+    await partnerB?.stop();
+    const databaseUrl = (partnerB as PartnerProcess).databaseUrl;
+    partnerB = undefined;
+    const { consentId, shareId } = await sentShare("b-consent-expired");
+    // The consent runs out (its clock is partner-a's database's): the reconciler finds it.
+    const db = new pg.Client({ connectionString: partnerA.databaseUrl });
+    await db.connect();
+    try {
+      await db.query("update consents set expires_at = now() - interval '1 second' where consent_id = $1", [
+        consentId,
+      ]);
+    } finally {
+      await db.end();
+    }
+    const revoked = await eventually(
+      async () => {
+        const share = await shareOf(partnerA, shareId);
+        return share.status === "revoked" ? share : undefined;
+      },
+      10_000,
+      "the share revoked for its expired consent",
+    );
+    expect(revoked.reason).toBe("consent_expired");
+
+    partnerB = await startWorldPartner(world, "partner-b", { databaseUrl, env: { RESULT_POLL_MS: "100" } });
+    const [atB] = await eventually(
+      async () => {
+        const found = await importAtB(shareId);
+        return found[0]?.status === "revoked" ? found : undefined;
+      },
+      20_000,
+      "partner-b's import revoked",
+    );
+    expect(atB?.reason).toBe("consent_expired");
+    expect(await diditCopiesFor("b-consent-expired")).toEqual([]);
   });
 });
