@@ -5,6 +5,7 @@ import { tamperedEnvelope, tokenForAnotherApplication, webhookBadSignature } fro
 import { declinedSessionShared, happyPathReview, happyPathTrust } from "./happy-paths.js";
 import { partnerBBacklog, tokenExpiredInTransit } from "./partner-b-outage.js";
 import { consentWithdrawnBeforeDispatch, noConsent, unfinishedSessionRefused } from "./refusals.js";
+import { revokeBeforeOffer, revokedInTransit } from "./revocations.js";
 
 /**
  * Every scenario, in the order they run. Scenarios run one at a time (the sandbox's faults and
@@ -25,5 +26,7 @@ export const SCENARIOS: readonly Scenario[] = [
   didit503Recovery,
   didit429RetryAfter,
   partnerBBacklog,
+  revokedInTransit,
+  revokeBeforeOffer,
   tokenExpiredInTransit,
 ];
