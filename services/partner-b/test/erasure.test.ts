@@ -184,6 +184,21 @@ describe("DELETE /v1/imports/{id}", () => {
     await expect(didit.getDecision(copy)).rejects.toBeInstanceOf(DiditNotFoundError);
   });
 
+  it("finds and deletes a Didit copy the import never recorded (its answer was lost, the import failed)", async () => {
+    const recipientRef = `b-ref-${randomUUID()}`;
+    const { importId, copy } = await importedOffer(recipientRef);
+    // What a lost import answer leaves behind: the copy exists at Didit, the import does not know it.
+    await db.query("update imports set status = 'failed', didit_session_id = null where import_id = $1", [
+      importId,
+    ]);
+
+    const { status, body } = await erase(importId);
+    expect(status).toBe(200);
+    expect(importErasedSchema.parse(body)).toMatchObject({ status: "failed", deleted_didit_session: copy });
+    await expect(didit.getDecision(copy)).rejects.toBeInstanceOf(DiditNotFoundError);
+    expect(importErasedSchema.parse((await erase(importId)).body).deleted_didit_session).toBe(copy);
+  });
+
   it("answers 404 import_not_found for an unknown id and 400 validation_failed for a malformed one", async () => {
     const unknown = await erase(randomUUID());
     expect(unknown.status).toBe(404);

@@ -29,6 +29,30 @@ function answered(row: ImportRow, erasedAt: Date): ImportErased {
   };
 }
 
+/**
+ * A copy Didit made although the import did not record it (its answer was lost and the import
+ * ended rejected or failed): our session under the import's vendor_data that was shared from the
+ * token's source session, unless another import of ours owns it.
+ */
+async function unrecordedCopyOf(db: Database, didit: DiditClient, row: ImportRow): Promise<string | null> {
+  if (!row.claimedSourceSession) return null;
+  const source = row.claimedSourceSession.toLowerCase();
+  let page: Awaited<ReturnType<DiditClient["listSessions"]>>;
+  try {
+    page = await didit.listSessions({ vendor_data: row.vendorData, limit: 100 });
+  } catch (error) {
+    const answer = upstreamFailureAnswer(error);
+    throw answer ? answerError(answer, error) : error;
+  }
+  const match = page.results.find((session) => session.shared_from_session?.toLowerCase() === source);
+  if (!match) return null;
+  const [owner] = await db
+    .select({ importId: imports.importId })
+    .from(imports)
+    .where(eq(imports.diditSessionId, match.session_id));
+  return owner ? null : match.session_id;
+}
+
 /** Deletes partner-b's Didit copy; one Didit no longer has (404) counts as deleted. */
 async function deleteCopy(didit: DiditClient, sessionId: string, logger: Logger): Promise<void> {
   try {
@@ -68,13 +92,17 @@ export async function eraseImport(
       `This import is still ${row.status}; erase it once it is imported, rejected or failed.`,
     );
   }
-  if (row.diditSessionId) await deleteCopy(didit, row.diditSessionId, logger);
+  const copy = row.diditSessionId ?? (await unrecordedCopyOf(db, didit, row));
+  if (copy) await deleteCopy(didit, copy, logger);
 
   return db.transaction(async (tx) => {
     const [erased] = await tx
       .update(imports)
       .set({
         vendorData: ERASED_VENDOR_DATA,
+        // Kept (and filled in for an unrecorded copy): a session id names no one, and a late webhook
+        // of the deleted copy still finds its import instead of nothing.
+        diditSessionId: copy,
         userPseudonym: null,
         recipientRef: null,
         consentId: null,
@@ -111,9 +139,9 @@ export async function eraseImport(
       action: "import.erased",
       outcome: "erased",
       requestId,
-      details: { deleted_didit_session: row.diditSessionId },
+      details: { deleted_didit_session: copy },
     });
-    logger.info({ import_id: importId, deleted_didit_session: row.diditSessionId }, "import erased");
+    logger.info({ import_id: importId, deleted_didit_session: copy }, "import erased");
     return answered(erased, erased.erasedAt);
   });
 }
