@@ -187,6 +187,28 @@ describe("DELETE /v1/users/{user_id}", () => {
     expect(await rowsHolding(userId)).toEqual([]);
   });
 
+  it("answers 502 didit_rejected when Didit refuses to list the user's sessions, and changes nothing", async () => {
+    const userId = await verifiedUser(world, partnerA);
+    const consentId = await consentFor(partnerA, userId);
+    const { control } = sandboxOf(world);
+    const fault = await control<{ fault_id: string }>("POST", "/sandbox/faults", {
+      method: "GET",
+      path: "/v3/sessions/",
+      status: 400,
+      times: 1,
+    });
+    expect(fault.status).toBe(201);
+    const failed = await erase(userId);
+    expect(failed.status).toBe(502);
+    expect(errorBodySchema.parse(failed.body).error.code).toBe("didit_rejected");
+    const consent = (await (await partnerA.call("GET", `/v1/consents/${consentId}`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(consent).toMatchObject({ user_id: userId, withdrawn_at: null });
+    expect((await sandboxOf(world).client("partner-a").listSessions({ vendor_data: userId })).count).toBe(1);
+  });
+
   it("refuses an unknown user with 404 user_not_found and a malformed id with 400", async () => {
     const unknown = await erase("user-never-seen-here");
     expect(unknown.status).toBe(404);

@@ -1,4 +1,5 @@
-import type { DiditClient } from "@share-broker/didit";
+import { type DiditClient, upstreamFailureAnswer } from "@share-broker/didit";
+import { answerError } from "@share-broker/service-kit";
 import { eq } from "drizzle-orm";
 import type { Executor } from "../db/database.js";
 import { verificationSessions } from "../db/schema/index.js";
@@ -22,7 +23,13 @@ export async function diditSessionsOfUser(
     .where(eq(verificationSessions.userId, userId));
   const ids = new Set(recorded.map((row) => row.sessionId));
   for (let offset = 0; ; offset += PAGE) {
-    const page = await didit.listSessions({ vendor_data: userId, limit: PAGE, offset });
+    let page: Awaited<ReturnType<DiditClient["listSessions"]>>;
+    try {
+      page = await didit.listSessions({ vendor_data: userId, limit: PAGE, offset });
+    } catch (error) {
+      const answer = upstreamFailureAnswer(error);
+      throw answer ? answerError(answer, error) : error;
+    }
     for (const session of page.results) {
       if (session.vendor_data === userId) ids.add(session.session_id);
     }
