@@ -199,6 +199,19 @@ describe("DELETE /v1/imports/{id}", () => {
     expect(importErasedSchema.parse((await erase(importId)).body).deleted_didit_session).toBe(copy);
   });
 
+  it("refuses to review an erased import that was In Review: its Didit copy is gone", async () => {
+    const offer = await a.share({ scope: "kyc+aml" });
+    const [row] = await eventually(async () => {
+      const rows = await db.importsOfShare(offer.shareId);
+      return rows[0]?.status === "imported" ? rows : undefined;
+    }, "the In Review import");
+    if (!row) throw new Error("no import");
+    expect((await erase(row.import_id)).status).toBe(200);
+    const review = await api("POST", `/v1/imports/${row.import_id}/review`, { decision: "Approved" });
+    expect(review.status).toBe(409);
+    expect(codeOf(review.body)).toBe("not_in_review");
+  });
+
   it("answers 404 import_not_found for an unknown id and 400 validation_failed for a malformed one", async () => {
     const unknown = await erase(randomUUID());
     expect(unknown.status).toBe(404);
