@@ -48,6 +48,7 @@ const importAtB: Import = {
   consent_withdrawn_at: null,
   received_at: "2030-01-01T00:00:02.000Z",
   decided_at: "2030-01-01T00:00:02.500Z",
+  erased_at: null,
   updated_at: "2030-01-01T00:00:02.500Z",
 };
 const common = (id: string, at: string, outcome: string) => ({

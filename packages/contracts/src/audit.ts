@@ -26,6 +26,7 @@ export const PARTNER_A_AUDIT_ACTIONS = [
   "share.result_ignored",
   "share.result_rejected",
   "result.dead_lettered",
+  "user.erased",
 ] as const;
 export type PartnerAAuditAction = (typeof PARTNER_A_AUDIT_ACTIONS)[number];
 
@@ -45,6 +46,7 @@ export const PARTNER_B_AUDIT_ACTIONS = [
   "envelope.dead_lettered",
   "result.sent",
   "result.dead_lettered",
+  "import.erased",
 ] as const;
 export type PartnerBAuditAction = (typeof PARTNER_B_AUDIT_ACTIONS)[number];
 

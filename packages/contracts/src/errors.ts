@@ -27,10 +27,12 @@ export const ErrorCode = {
   verificationNotFound: "verification_not_found",
   idempotencyKeyReused: "idempotency_key_reused",
   notShareable: "not_shareable",
+  userNotFound: "user_not_found",
   // partner-b.
   importNotFound: "import_not_found",
   notInReview: "not_in_review",
   reviewPending: "review_pending",
+  importInFlight: "import_in_flight",
   // Didit, as both partners relay it (webhooks in, API calls out).
   invalidSignature: "invalid_signature",
   staleWebhook: "stale_webhook",

@@ -1,5 +1,6 @@
 export * from "./audit.js";
 export * from "./common.js";
+export * from "./erasure.js";
 export * from "./errors.js";
 export * from "./partner-a.js";
 export * from "./partner-b.js";

@@ -12,6 +12,7 @@ import {
   sequenceCursorSchema,
   timestampSchema,
 } from "./common.js";
+import { userErasedSchema } from "./erasure.js";
 import { SHARE_STATES } from "./states.js";
 
 /** partner-a, the sharer: verifies its users with Didit and shares them with consent. */
@@ -286,6 +287,14 @@ export const partnerA = {
     tags: ["verifications"],
     body: createVerificationBody,
     response: { 201: verificationCreatedSchema, ...allErrors },
+  }),
+  eraseUser: operation("DELETE", "/v1/users/:user_id", {
+    operationId: "eraseUser",
+    summary:
+      "Erase a user: withdraw their consents, delete their Didit sessions, anonymise every row that held their id",
+    tags: ["users"],
+    params: userParams,
+    response: { 200: userErasedSchema, ...allErrors },
   }),
   getUserVerification: operation("GET", "/v1/users/:user_id/verification", {
     operationId: "getUserVerification",

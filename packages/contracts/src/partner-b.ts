@@ -12,6 +12,7 @@ import {
   sequenceCursorSchema,
   timestampSchema,
 } from "./common.js";
+import { importErasedSchema } from "./erasure.js";
 import { IMPORT_STATES } from "./states.js";
 
 /** partner-b, the recipient: imports shared verifications under its own policy. */
@@ -62,6 +63,7 @@ export const importSchema = z
     attempts: z.number().int(),
     received_at: timestampSchema,
     decided_at: nullableTimestamp,
+    erased_at: nullableTimestamp.describe("When DELETE /v1/imports/{id} erased it; null otherwise."),
     updated_at: timestampSchema,
   })
   .meta({
@@ -92,6 +94,7 @@ export const importSchema = z
         attempts: 1,
         received_at: EXAMPLE_TIME,
         decided_at: "2026-12-05T10:00:02.000Z",
+        erased_at: null,
         updated_at: "2026-12-05T10:00:02.000Z",
       },
     ],
@@ -242,6 +245,13 @@ export const partnerB = {
     params: idParamsSchema,
     body: reviewBody,
     response: { 202: reviewAcceptedSchema, ...allErrors },
+  }),
+  eraseImport: operation("DELETE", "/v1/imports/:id", {
+    operationId: "eraseImport",
+    summary: "Erase an import: delete its Didit copy and anonymise the row (not while in flight)",
+    tags: ["imports"],
+    params: idParamsSchema,
+    response: { 200: importErasedSchema, ...allErrors },
   }),
   getPolicy: operation("GET", "/v1/policies", {
     operationId: "getImportPolicy",

@@ -60,6 +60,9 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ requestIdLogLabel: "request_id" }),
     requestIdHeader: false,
     bodyLimit: options.bodyLimitBytes ?? 1024 * 1024,
+    // Path parameters as long as the contracts allow (user ids: 256 characters, URL-encoded up to
+    // three times that), so an over-long one is refused by its schema (400) and not by the router (414).
+    maxParamLength: 1024,
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
   });

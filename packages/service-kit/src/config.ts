@@ -112,6 +112,22 @@ export const env = {
 };
 
 /** The variables every HTTP service reads (docs/OPERATIONS.md#every-http-service). */
+/**
+ * The retention job's variables, the same at both partners (docs/OPERATIONS.md#configuration).
+ * Each service adds the days of its own tables.
+ */
+export function retentionEnv() {
+  return {
+    AUDIT_RETENTION_DAYS: env.positiveInt(1826, "days audit events are kept (default 5 years)"),
+    WEBHOOK_EVENT_RETENTION_DAYS: env.positiveInt(
+      30,
+      "days the ids of applied Didit webhook events are kept",
+    ),
+    RETENTION_BATCH_SIZE: env.positiveInt(1000, "rows one retention statement deletes at most"),
+    RETENTION_INTERVAL_MS: env.positiveInt(86_400_000, "milliseconds between retention passes"),
+  };
+}
+
 export function baseServiceEnv(defaultPort: number) {
   return {
     PORT: env.port(defaultPort),

@@ -1,5 +1,4 @@
 export { type AppOptions, createApp } from "./app.js";
-export { AuditRetention } from "./audit-retention.js";
 export { ApiKeyVerifier, bearerToken, requireApiKey } from "./auth.js";
 export { DrainLoop, PeriodicTask } from "./background.js";
 export {
@@ -10,7 +9,7 @@ export {
 } from "./batch-fallbacks.js";
 export { amongIdsInStates } from "./batch-lookup.js";
 export { type Clock, systemClock } from "./clock.js";
-export { baseServiceEnv, ConfigError, env, loadConfig, loadConfigOrExit } from "./config.js";
+export { baseServiceEnv, ConfigError, env, loadConfig, loadConfigOrExit, retentionEnv } from "./config.js";
 export {
   createDrizzle,
   createPgPool,
@@ -50,6 +49,14 @@ export { type RawBodyRouteOptions, registerRawBodyRoute } from "./raw-body-route
 export { columnsOf, rowMapper } from "./raw-rows.js";
 export { createRedis, type RedisProfile, redisReadiness } from "./redis.js";
 export { REQUEST_ID_HEADER } from "./request-id.js";
+export {
+  auditEventsRetention,
+  RETENTION_DELETED_METRIC,
+  RETENTION_FAILURES_METRIC,
+  type RetentionOptions,
+  type RetentionRule,
+  TableRetention,
+} from "./retention.js";
 export { type RunOptions, runService } from "./server.js";
 export { type Closer, installGracefulShutdown, type ShutdownOptions } from "./shutdown.js";
 export { hasZodSchema, isZodSchema, typedRoutes } from "./zod-routes.js";

@@ -6,6 +6,7 @@ import { auditRoutes } from "./routes/audit.js";
 import { consentRoutes } from "./routes/consents.js";
 import { diditWebhookRoutes } from "./routes/didit-webhooks.js";
 import { shareRoutes } from "./routes/shares.js";
+import { userRoutes } from "./routes/users.js";
 import { verificationRoutes } from "./routes/verifications.js";
 
 /** partner-a's HTTP application: the sharer's public API (docs/ARCHITECTURE.md#the-flow, steps 1–4 and 6). */
@@ -31,6 +32,7 @@ export async function buildPartnerAApp(
   await diditWebhookRoutes(app, ctx);
   await consentRoutes(app, ctx);
   await shareRoutes(app, ctx);
+  await userRoutes(app, ctx);
   await auditRoutes(app, ctx);
   return app;
 }

@@ -1,4 +1,4 @@
-import { baseServiceEnv, env } from "@share-broker/service-kit";
+import { baseServiceEnv, env, retentionEnv } from "@share-broker/service-kit";
 import { z } from "zod";
 
 export const SERVICE_NAME = "partner-a";
@@ -51,7 +51,11 @@ export const partnerAConfigSchema = z.object({
     "seconds without a result before a sent share's delivery is checked",
   ),
   RECONCILE_INTERVAL_MS: env.positiveInt(5_000, "milliseconds between reconciler passes"),
-  AUDIT_RETENTION_DAYS: env.positiveInt(1826, "days audit events are kept (default 5 years)"),
+  ...retentionEnv(),
+  DISPATCH_LEFTOVER_RETENTION_DAYS: env.positiveInt(
+    7,
+    "days an outbox row of a share that is no longer open is kept before it is deleted",
+  ),
   FAILPOINTS: z
     .string()
     .default("")

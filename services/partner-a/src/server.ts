@@ -7,7 +7,6 @@ import {
 } from "@share-broker/channel";
 import { DiditClient } from "@share-broker/didit";
 import {
-  AuditRetention,
   applyDevelopmentEnv,
   BatchFallbacks,
   createDrizzle,
@@ -20,16 +19,17 @@ import {
   redisReadiness,
   runService,
   systemClock,
+  TableRetention,
 } from "@share-broker/service-kit";
 import { buildPartnerAApp } from "./app.js";
 import { AuditLog } from "./audit/audit-log.js";
-
 import { Pseudonymizer } from "./audit/pseudonym.js";
 import { PARTNER_A_BATCHES } from "./batches.js";
 import { startImportResultsConsumer } from "./channel/import-results-consumer.js";
 import { createOutboundChannel } from "./channel/outbound-channel.js";
 import { partnerAConfigSchema, SERVICE_NAME } from "./config.js";
 import * as schema from "./db/schema/index.js";
+import { partnerARetentionRules } from "./retention/retention-rules.js";
 import { ShareAcceptor } from "./shares/accept-share.js";
 import { ShareDispatcher } from "./shares/share-dispatcher.js";
 import { ShareReconciler } from "./shares/share-reconciler.js";
@@ -100,7 +100,17 @@ const results = startImportResultsConsumer({
   logger,
   fallbacks,
 });
-const retention = new AuditRetention(pool, config.AUDIT_RETENTION_DAYS, logger);
+const retention = new TableRetention(
+  pool,
+  partnerARetentionRules(config),
+  {
+    batchSize: config.RETENTION_BATCH_SIZE,
+    maxBatchesPerPass: 100,
+    intervalMs: config.RETENTION_INTERVAL_MS,
+  },
+  logger,
+  metricsRegistry,
+);
 
 const app = await buildPartnerAApp(
   {
@@ -131,7 +141,7 @@ await runService({
   // Intake first (HTTP, by runService), then the workers finish their current jobs, then the
   // connections they used close.
   closers: [
-    { name: "retention", close: async () => retention.stop() },
+    { name: "retention", close: () => retention.stop() },
     { name: "reconciler", close: () => reconciler.stop() },
     { name: "dispatcher", close: () => dispatcher.stop() },
     { name: "results-consumer", close: () => results.close() },

@@ -1,4 +1,4 @@
-import { baseServiceEnv, env } from "@share-broker/service-kit";
+import { baseServiceEnv, env, retentionEnv } from "@share-broker/service-kit";
 import { z } from "zod";
 
 export const SERVICE_NAME = "partner-b";
@@ -57,7 +57,11 @@ export const partnerBConfigSchema = z.object({
     60,
     "seconds after token expiry before an import no delivery finished is reconciled with Didit and closed",
   ),
-  AUDIT_RETENTION_DAYS: env.positiveInt(1826, "days audit events are kept (default 5 years)"),
+  ...retentionEnv(),
+  SENT_RESULT_RETENTION_DAYS: env.positiveInt(
+    30,
+    "days a sent import result is kept (each import's latest result stays: sequence numbers continue from it)",
+  ),
   FAILPOINTS: z
     .string()
     .default("")

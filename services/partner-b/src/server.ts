@@ -2,7 +2,6 @@ import { isAbsolute, join } from "node:path";
 import { createDeadLetterQueue, createInboxRevocations, loadPartnerRegistry } from "@share-broker/channel";
 import { DiditClient } from "@share-broker/didit";
 import {
-  AuditRetention,
   applyDevelopmentEnv,
   BatchFallbacks,
   createDrizzle,
@@ -16,11 +15,11 @@ import {
   redisReadiness,
   runService,
   systemClock,
+  TableRetention,
 } from "@share-broker/service-kit";
 import { buildPartnerBApp } from "./app.js";
 import { AuditLog } from "./audit/audit-log.js";
 import { PARTNER_B_BATCHES } from "./batches.js";
-
 import { loadEnvelopeCrypto } from "./channel/envelope-keys.js";
 import { createInboxWorker } from "./channel/inbox-worker.js";
 import { ResultsChannel } from "./channel/results-channel.js";
@@ -31,6 +30,7 @@ import { ImportStore } from "./imports/import-store.js";
 import { ShareImporter } from "./imports/share-importer.js";
 import { loadImportPolicy } from "./policies/import-policy.js";
 import { ResultSender } from "./results/result-sender.js";
+import { partnerBRetentionRules } from "./retention/retention-rules.js";
 
 const devEnvFile = applyDevelopmentEnv(SERVICE_NAME);
 const config = loadConfigOrExit(SERVICE_NAME, partnerBConfigSchema);
@@ -152,7 +152,17 @@ const reconciler = new ImportReconciler(
     leaseSeconds: config.IMPORT_LEASE_SECONDS,
   },
 );
-const retention = new AuditRetention(pool, config.AUDIT_RETENTION_DAYS, logger);
+const retention = new TableRetention(
+  pool,
+  partnerBRetentionRules(config),
+  {
+    batchSize: config.RETENTION_BATCH_SIZE,
+    maxBatchesPerPass: 100,
+    intervalMs: config.RETENTION_INTERVAL_MS,
+  },
+  logger,
+  metricsRegistry,
+);
 
 const app = await buildPartnerBApp(
   {
@@ -181,7 +191,7 @@ await runService({
     { name: "inbox-worker", close: () => inboxWorker.close() },
     { name: "import-reconciler", close: () => reconciler.stop() },
     { name: "result-sender", close: () => resultSender.stop() },
-    { name: "audit-retention", close: async () => retention.stop() },
+    { name: "retention", close: () => retention.stop() },
     {
       name: "queues",
       close: () => Promise.all([resultsChannel.close(), deadLetter.close(), revocations.close()]),

@@ -36,6 +36,7 @@ export function importView(row: ImportRow): Import {
     attempts: row.attempts,
     received_at: row.receivedAt.toISOString(),
     decided_at: iso(row.decidedAt),
+    erased_at: iso(row.erasedAt),
     updated_at: row.updatedAt.toISOString(),
   };
 }

@@ -22,7 +22,9 @@ export async function requestReview(
 ): Promise<ImportRow> {
   const [row] = await db.select().from(imports).where(eq(imports.importId, input.importId));
   if (!row) throw new AppError(404, "import_not_found", "No import with this id.");
-  if (row.status !== "imported" || row.diditStatus !== SessionStatus.InReview || !row.diditSessionId) {
+  // An erased import's Didit copy is gone: nothing is left to review.
+  const reviewable = row.status === "imported" && row.diditStatus === SessionStatus.InReview && !row.erasedAt;
+  if (!reviewable || !row.diditSessionId) {
     throw new AppError(
       409,
       "not_in_review",

@@ -4,6 +4,7 @@ import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import type { FastifyInstance } from "fastify";
 import type { PartnerBContext } from "../context.js";
 import { imports } from "../db/schema/index.js";
+import { eraseImport } from "../imports/erase-import.js";
 import { importView } from "../imports/import-view.js";
 import { requestReview } from "../imports/request-review.js";
 
@@ -46,6 +47,11 @@ export async function importRoutes(app: FastifyInstance, ctx: PartnerBContext): 
       if (!row) throw new AppError(404, "import_not_found", "No import with this id.");
       return importView(row);
     },
+  });
+
+  routes.route({
+    ...partnerB.eraseImport,
+    handler: async (request) => eraseImport(ctx, request.params.id, request.id),
   });
 
   routes.route({

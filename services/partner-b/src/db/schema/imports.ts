@@ -61,6 +61,8 @@ export const imports = pgTable(
     reviewRequestedAt: timestamp("review_requested_at", { withTimezone: true }),
     receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
     decidedAt: timestamp("decided_at", { withTimezone: true }),
+    // Set by DELETE /v1/imports/{id}: the Didit copy is gone and no column names the user any more.
+    erasedAt: timestamp("erased_at", { withTimezone: true }),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [

@@ -40,5 +40,7 @@ export const resultOutbox = pgTable(
     // The sender claims unsent rows by due time: indexing only those keeps each claim independent of
     // how many results were ever sent (a plain due_at index walks every sent row first).
     index("result_outbox_unsent_due_idx").on(table.dueAt).where(sql`${table.sentAt} is null`),
+    // Retention deletes sent rows by age (SENT_RESULT_RETENTION_DAYS).
+    index("result_outbox_sent_at_idx").on(table.sentAt).where(sql`${table.sentAt} is not null`),
   ],
 );
