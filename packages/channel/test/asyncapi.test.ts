@@ -464,6 +464,7 @@ describe("the test vectors of docs/asyncapi.yaml", () => {
   it.each([
     ["shareOffer", "partner-a", "partner-b", "share-offer", "ShareOfferClaims"],
     ["importResult", "partner-b", "partner-a", "import-result", "ImportResultClaims"],
+    ["shareRevoke", "partner-a", "partner-b", "share-revoke", "ShareRevokeClaims"],
   ] as const)(
     "the %s example opens to its documented claims, signed and derived as documented",
     async (message, from, to, typ, claimsSchema) => {
