@@ -145,7 +145,7 @@ const inboxWorker = createInboxWorker({
   logger,
 });
 const reconciler = new ImportReconciler(
-  { db, didit, store, logger, wakeResults },
+  { db, didit, store, audit, logger, wakeResults },
   {
     intervalMs: config.RECONCILE_INTERVAL_MS,
     graceSeconds: config.STALE_IMPORT_GRACE_SECONDS,

@@ -154,6 +154,38 @@ describe("exactly one import per share", () => {
   }, 60_000);
 });
 
+describe("a revocation racing an import", () => {
+  it("deletes the Didit copy a worker made before dying, once the share is revoked", async () => {
+    const crashing = await partnerBWorld({ FAILPOINTS: "after-import-call" });
+    const recipientRef = `b-ref-${randomUUID()}`;
+    const offer = await crashing.player.share({ recipientRef });
+    expect((await crashing.service.exited).signal).toBe("SIGKILL");
+    expect(await diditSessionsOf(recipientRef)).toHaveLength(1);
+
+    // The sharer revokes while partner-b is down; partner-b comes back with both jobs waiting.
+    await crashing.player.revoke(offer.shareId);
+    const restarted = await startPartnerB({
+      ...crashing.options,
+      env: { IMPORT_LEASE_SECONDS: "2", RECONCILE_INTERVAL_MS: "300" },
+    });
+    processes.push(restarted);
+    const revoked = await eventually(async () => {
+      const received = await crashing.player.resultsFor(offer.shareId);
+      return received.find((result) => result.payload.outcome === "revoked");
+    }, "a revoked result");
+    expect(revoked.payload.consent_withdrawn_at).toBeDefined();
+    await eventually(
+      async () => ((await diditSessionsOf(recipientRef)).length === 0 ? true : undefined),
+      "the copy made before the crash deleted",
+    );
+    const rows = await crashing.db.importsOfShare(offer.shareId);
+    expect(rows).toEqual([expect.objectContaining({ status: "revoked", didit_session_id: null })]);
+    const actions = (await crashing.db.auditOf(offer.shareId)).map((event) => event.action);
+    expect(actions).toContain("import.revoked_copy_deleted");
+    expect(actions).not.toContain("import.imported");
+  }, 60_000);
+});
+
 describe("transient Didit failures", () => {
   it("retries after 503s with backoff and imports once", async () => {
     await addFault({ status: 503, times: 2 });

@@ -90,6 +90,8 @@ export async function revokeImport(db: Database, audit: AuditLog, revocation: Re
               decidedAt: now,
               leaseOwner: null,
               leasedUntil: null,
+              // A delivery may be in Didit's import right now, or have died after it: look later.
+              revokedCopyCheckAt: row.attempts > 0 ? now : null,
             }
           : {}),
       })
@@ -109,5 +111,24 @@ export async function revokeImport(db: Database, audit: AuditLog, revocation: Re
         details: { job_id: revocation.jobId, revocation: result },
       });
     }
+  });
+}
+
+/** A Didit copy of a revoked import was deleted: the row stops waiting for a check, and it is audited. */
+export async function recordRevokedCopyDeleted(
+  db: Database,
+  audit: AuditLog,
+  row: typeof imports.$inferSelect,
+  sessionId: string | null,
+): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.update(imports).set({ revokedCopyCheckAt: null }).where(eq(imports.importId, row.importId));
+    if (sessionId === null) return;
+    await audit.record(tx, {
+      ...importAuditContext(row),
+      action: "import.revoked_copy_deleted",
+      outcome: "deleted",
+      details: { didit_session_id: sessionId },
+    });
   });
 }

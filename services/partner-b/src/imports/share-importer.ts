@@ -32,9 +32,9 @@ import type { Database } from "../db/database.js";
 import { imports } from "../db/schema/index.js";
 import type { ImportPolicy } from "../policies/import-policy.js";
 import { findImportedCopy } from "./find-imported-copy.js";
-import { type ImportRow, importAuditContext } from "./import-row.js";
+import type { ImportRow } from "./import-row.js";
 import type { ImportStore, ReceivedOffer } from "./import-store.js";
-import { revokeImport } from "./revoke-import.js";
+import { recordRevokedCopyDeleted, revokeImport } from "./revoke-import.js";
 
 export interface ShareImporterOptions {
   inboxQueue: string;
@@ -192,12 +192,7 @@ export class ShareImporter {
       // Not found: already gone. Anything else: the job fails and its retry comes back here.
       if (!(error instanceof DiditNotFoundError)) throw error;
     }
-    await this.deps.audit.record(this.deps.db, {
-      ...importAuditContext(current),
-      action: "import.revoked_copy_deleted",
-      outcome: "deleted",
-      details: { didit_session_id: sessionId },
-    });
+    await recordRevokedCopyDeleted(this.deps.db, this.deps.audit, current, sessionId);
     log.warn({ import_id: row.importId }, "imported while being revoked; the Didit copy was deleted");
   }
 

@@ -1,5 +1,6 @@
 import { IMPORT_STATES, type ImportState, type ReviewDecision } from "@share-broker/contracts";
 import { oneOf } from "@share-broker/service-kit";
+import { sql } from "drizzle-orm";
 import {
   bigserial,
   boolean,
@@ -57,6 +58,9 @@ export const imports = pgTable(
     leasedUntil: timestamp("leased_until", { withTimezone: true }),
     // The sharer revoked the share after this import finished: a notice, shown by the API.
     consentWithdrawnAt: timestamp("consent_withdrawn_at", { withTimezone: true }),
+    // Set when a revocation closed an import a delivery was working on: Didit may hold a copy made
+    // in that window (or by a delivery that died), which the reconciler finds and deletes.
+    revokedCopyCheckAt: timestamp("revoked_copy_check_at", { withTimezone: true }),
     reviewDecision: text("review_decision").$type<ReviewDecision>(),
     reviewRequestedAt: timestamp("review_requested_at", { withTimezone: true }),
     receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
@@ -71,6 +75,9 @@ export const imports = pgTable(
     uniqueIndex("imports_didit_session_idx").on(table.diditSessionId),
     index("imports_vendor_data_idx").on(table.vendorData),
     index("imports_status_idx").on(table.status),
+    index("imports_revoked_copy_check_idx")
+      .on(table.revokedCopyCheckAt)
+      .where(sql`${table.revokedCopyCheckAt} is not null`),
     check("imports_status_check", oneOf(table.status, IMPORT_STATES)),
   ],
 );
