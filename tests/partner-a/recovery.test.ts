@@ -142,6 +142,7 @@ describe("partner-a survives crashes and Redis loss", () => {
           payload: {
             share_id: shareId,
             outcome: "imported",
+            sequence: 1,
             import_id: randomUUID(),
             session_status: "Approved",
             at: new Date().toISOString(),
@@ -194,6 +195,7 @@ describe("partner-a survives crashes and Redis loss", () => {
       const result = {
         share_id: shareId,
         outcome: "imported" as const,
+        sequence: 1,
         import_id: randomUUID(),
         session_status: "Approved",
         at: new Date().toISOString(),

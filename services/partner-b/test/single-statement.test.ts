@@ -167,7 +167,7 @@ describe("the common path of a share, one statement per step", () => {
       source_partner: "partner-a",
     });
     expect(outbox?.sent_at).toBeInstanceOf(Date);
-    const payload = resultPayloadOf(finished as ImportRow, finished?.decidedAt as Date);
+    const payload = resultPayloadOf(finished as ImportRow, finished?.decidedAt as Date, 1);
     expect(outbox?.payload).toEqual(payload);
     expect(b.sent.filter((result) => result.jobId === offer.shareId)).toEqual([
       { partnerId: "partner-a", jobId: offer.shareId, payload },
@@ -268,12 +268,13 @@ describe("an outcome is recorded once", () => {
     });
     expect(rejected?.lastError).toBe("e".repeat(500));
     const [outbox] = await outboxOf(row.importId);
-    expect(outbox?.payload).toEqual(resultPayloadOf(rejected as ImportRow, rejected?.decidedAt as Date));
+    expect(outbox?.payload).toEqual(resultPayloadOf(rejected as ImportRow, rejected?.decidedAt as Date, 1));
     expect(Object.keys(outbox?.payload ?? {}).sort()).toEqual([
       "at",
       "import_id",
       "outcome",
       "reason",
+      "sequence",
       "share_id",
     ]);
     const [, event] = await auditOf(offer.shareId);
@@ -289,7 +290,7 @@ describe("an outcome is recorded once", () => {
     const row = await received(offer);
     const finished = await b.store.recordImported(row, { ...copyOf(offer), sharedFromSession: "" }, {});
     const [outbox] = await outboxOf(row.importId);
-    expect(outbox?.payload).toEqual(resultPayloadOf(finished as ImportRow, finished?.decidedAt as Date));
+    expect(outbox?.payload).toEqual(resultPayloadOf(finished as ImportRow, finished?.decidedAt as Date, 1));
     expect(outbox?.payload).not.toHaveProperty("shared_from_session");
   });
 

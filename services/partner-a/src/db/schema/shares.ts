@@ -33,6 +33,9 @@ export const shares = pgTable(
     importSessionStatus: text("import_session_status"),
     importReason: text("import_reason"),
     importAt: timestamp("import_at", { withTimezone: true }),
+    // The `sequence` of the last import result applied (null: none yet). A result whose sequence is
+    // not above it is a replay or an older result and is refused, so results apply once and in order.
+    importResultSequence: integer("import_result_sequence"),
     idempotencyKey: text("idempotency_key"),
     requestHash: text("request_hash"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
