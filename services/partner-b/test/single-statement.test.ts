@@ -393,6 +393,30 @@ describe("results after the outcome", () => {
     expect(sent.map((result) => result.payload.sequence)).toEqual(outbox.map((_, index) => index + 1));
   });
 
+  it("sends a result queued before results carried a sequence with the one its seq gives", async () => {
+    const offer = offerOf();
+    const row = await received(offer);
+    await b.store.recordImported(row, copyOf(offer, SessionStatus.InReview), {});
+    await drainAll();
+    // A status update written by the previous release: its payload has no sequence.
+    const legacy = { ...resultPayloadOf(row, new Date(), 2), session_status: "Approved" } as Record<
+      string,
+      unknown
+    >;
+    delete legacy.sequence;
+    await b.query(
+      `insert into result_outbox (import_id, seq, job_id, source_partner, kind, payload)
+       values ($1, 1, $2, 'partner-a', 'status_update', $3::jsonb)`,
+      [row.importId, resultJobId(offer.shareId, 1), JSON.stringify(legacy)],
+    );
+    await drainAll();
+    const sent = b.sent.filter((result) => result.payload.share_id === offer.shareId);
+    expect(sent.map((result) => [result.payload.sequence, result.payload.session_status])).toEqual([
+      [1, "In Review"],
+      [2, "Approved"],
+    ]);
+  });
+
   it("re-sends a replayed offer's result once, under its first receipt", async () => {
     const offer = offerOf();
     const row = await received(offer);
