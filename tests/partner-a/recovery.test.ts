@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { ServiceProcess } from "@share-broker/testing";
+import { metricValue, type ServiceProcess } from "@share-broker/testing";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditOf, consentFor, shareOf, shareReaches, verifiedUser } from "../support/partner-a-flow.js";
@@ -142,6 +142,7 @@ describe("partner-a survives crashes and Redis loss", () => {
           payload: {
             share_id: shareId,
             outcome: "imported",
+            sequence: 1,
             import_id: randomUUID(),
             session_status: "Approved",
             at: new Date().toISOString(),
@@ -194,6 +195,7 @@ describe("partner-a survives crashes and Redis loss", () => {
       const result = {
         share_id: shareId,
         outcome: "imported" as const,
+        sequence: 1,
         import_id: randomUUID(),
         session_status: "Approved",
         at: new Date().toISOString(),
@@ -228,6 +230,17 @@ describe("partner-a survives crashes and Redis loss", () => {
       });
       const actions = (await auditOf(partnerA, `share_id=${shareId}`)).map((event) => event.action);
       expect(actions.filter((action) => action === "share.result")).toHaveLength(1);
+      // The second delivery of B's result is a replay (same sequence), C's a result from the wrong
+      // partner: each refused, and counted on /metrics by reason.
+      await eventually(async () => {
+        const metrics = await (await fetch(`${partnerA.url}/metrics`)).text();
+        const refused = (reason: string) =>
+          metricValue(metrics, "share_broker_results_refused_total", { reason, service: "partner-a" });
+        return refused("replayed") === 1 && refused("wrong_source") === 1 ? true : undefined;
+      });
+      expect((await auditOf(partnerA, `share_id=${shareId}`)).map((event) => event.action)).toContain(
+        "share.result_replayed",
+      );
       const dead = queueOf(world, "results-partner-a-dead");
       try {
         await eventually(

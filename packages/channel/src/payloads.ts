@@ -53,9 +53,16 @@ export type ShareRevokePayload = z.infer<typeof shareRevokePayloadSchema>;
 export const IMPORT_OUTCOMES = ["imported", "rejected", "failed", "revoked"] as const;
 export type ImportOutcome = (typeof IMPORT_OUTCOMES)[number];
 
+/** The largest result sequence: both partners store it in a Postgres integer. */
+export const MAX_RESULT_SEQUENCE = 2_147_483_647;
+
 export const importResultPayloadSchema = z.object({
   share_id: text(128),
   outcome: z.enum(IMPORT_OUTCOMES),
+  // 1, 2, 3 … per import, in the order the recipient emitted its results: the sharer applies a
+  // result only when its sequence is above the last one it applied, so a replayed or older sealed
+  // result can neither roll the share back nor be applied twice.
+  sequence: z.number().int().positive().max(MAX_RESULT_SEQUENCE),
   import_id: text(128).optional(),
   session_status: text(64).optional(),
   reason: text(1024).optional(),

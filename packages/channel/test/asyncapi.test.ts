@@ -374,6 +374,7 @@ describe("real envelopes, sealed and queued by the channel package, fit docs/asy
       payload: {
         share_id: shareId,
         outcome: "rejected",
+        sequence: 2,
         import_id: randomUUID(),
         reason: "token_expired",
         at: new Date().toISOString(),

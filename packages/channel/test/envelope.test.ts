@@ -85,6 +85,7 @@ describe("sealing and opening", () => {
     const payload = {
       share_id: "0b8f5a52-3d1c-4f7e-9a6b-2c4d6e8f0a1b",
       outcome: "imported" as const,
+      sequence: 1,
       import_id: "imp_1",
       session_status: "Approved",
       at: new Date().toISOString(),
@@ -404,6 +405,29 @@ describe("rejections", () => {
         ok: false,
         reason: "malformed",
       });
+    }
+  });
+
+  it("rejects an import result without a positive integer sequence as malformed", async () => {
+    const result = {
+      share_id: "0b8f5a52-3d1c-4f7e-9a6b-2c4d6e8f0a1b",
+      outcome: "imported",
+      import_id: "imp_1",
+      at: new Date().toISOString(),
+    };
+    const opener = openerFor(world, "partner-a");
+    const sealed = async (payload: Record<string, unknown>) =>
+      opener.open(
+        await craftEnvelope({
+          claims: claimsFor("partner-b", "partner-a", { typ: "import-result", payload }),
+          signWith: signingKeyOf("partner-b"),
+          encryptTo: await encryptionKeyOf(world, "partner-a"),
+        }),
+        "import-result",
+      );
+    expect(await sealed({ ...result, sequence: 1 })).toMatchObject({ ok: true });
+    for (const sequence of [undefined, 0, -1, 1.5, "2", 2 ** 31]) {
+      expect(await sealed({ ...result, sequence })).toMatchObject({ ok: false, reason: "malformed" });
     }
   });
 

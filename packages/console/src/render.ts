@@ -46,6 +46,7 @@ const ACTIONS: Record<string, string> = {
   "share.result_late": "Late import result received",
   "share.result_rejected": "An import result was refused",
   "share.result_ignored": "An import result was ignored",
+  "share.result_replayed": "A replayed or older import result was refused",
   "share.expired": "No result came back before expiry",
   "share.failed": "The share failed",
   "share.cancelled": "The share was cancelled",

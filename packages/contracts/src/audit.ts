@@ -25,6 +25,7 @@ export const PARTNER_A_AUDIT_ACTIONS = [
   "share.result_late",
   "share.result_ignored",
   "share.result_rejected",
+  "share.result_replayed",
   "result.dead_lettered",
   "user.erased",
 ] as const;

@@ -34,6 +34,12 @@ export class ChannelTools {
     return (await this.registry()).get(this.config.partnerBId).inboxQueue;
   }
 
+  /** Partner A's results queue (partner-b's import results to it): from the registry when given, else the naming convention. */
+  async resultsOfPartnerA(): Promise<string> {
+    if (!this.config.partnersFile) return `results-${this.config.partnerAId}`;
+    return (await this.registry()).get(this.config.partnerAId).resultsQueue;
+  }
+
   async deadLetterOfPartnerB(): Promise<string> {
     return (await channelPackage()).deadLetterQueueName(await this.inboxOfPartnerB());
   }

@@ -42,7 +42,7 @@ export {
   redactDeep,
   secretScrubbingStream,
 } from "./logger.js";
-export { createMetricsRegistry } from "./metrics.js";
+export { createLabelledCounter, createMetricsRegistry, type LabelledCounter } from "./metrics.js";
 export { DOCS_PATH, OPENAPI_PATH, type OpenApiInfo } from "./openapi.js";
 export { executePrepared } from "./prepared-statements.js";
 export { type RawBodyRouteOptions, registerRawBodyRoute } from "./raw-body-route.js";

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 
 /**
  * A service's metrics registry, labelled with its name and holding Node's default metrics. One per
@@ -11,6 +11,32 @@ export function createMetricsRegistry(service: string): Registry {
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry });
   return registry;
+}
+
+/** A counter of events by one label, whose values are known up front. */
+export interface LabelledCounter<Value extends string> {
+  inc(value: Value): void;
+}
+
+/**
+ * A counter on `registry` with one label; every value's series exists from the start at 0, so
+ * rate() and alerts see the first increment. Services count with it without depending on
+ * prom-client themselves.
+ */
+export function createLabelledCounter<Value extends string>(
+  registry: Registry,
+  options: { name: string; help: string; label: string; values: readonly Value[] },
+): LabelledCounter<Value> {
+  const counter =
+    (registry.getSingleMetric(options.name) as Counter<string> | undefined) ??
+    new Counter({
+      name: options.name,
+      help: options.help,
+      labelNames: [options.label],
+      registers: [registry],
+    });
+  for (const value of options.values) counter.inc({ [options.label]: value }, 0);
+  return { inc: (value) => counter.inc({ [options.label]: value }) };
 }
 
 /** Request durations into `registry`, which GET /metrics serves. */

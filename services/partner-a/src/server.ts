@@ -27,6 +27,7 @@ import { Pseudonymizer } from "./audit/pseudonym.js";
 import { PARTNER_A_BATCHES } from "./batches.js";
 import { startImportResultsConsumer } from "./channel/import-results-consumer.js";
 import { createOutboundChannel } from "./channel/outbound-channel.js";
+import { ResultRefusals } from "./channel/result-refusals.js";
 import { partnerAConfigSchema, SERVICE_NAME } from "./config.js";
 import * as schema from "./db/schema/index.js";
 import { partnerARetentionRules } from "./retention/retention-rules.js";
@@ -99,6 +100,7 @@ const results = startImportResultsConsumer({
   concurrency: config.DISPATCH_CONCURRENCY,
   logger,
   fallbacks,
+  refusals: new ResultRefusals(metricsRegistry, logger),
 });
 const retention = new TableRetention(
   pool,

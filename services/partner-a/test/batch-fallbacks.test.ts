@@ -60,6 +60,7 @@ it("applies each result of a failed batch on its own, counts the fallback once a
     ({
       share_id: shareId,
       outcome,
+      sequence: 1,
       session_status: "Approved",
       at: new Date().toISOString(),
     }) as ImportResultPayload;

@@ -121,6 +121,7 @@ it("applies a batch of results by primary key too", async () => {
         applier.apply("partner-b", {
           share_id: shareId,
           outcome: "imported",
+          sequence: 1,
           session_status: "Approved",
           at: new Date().toISOString(),
         }),

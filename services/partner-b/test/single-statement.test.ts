@@ -167,7 +167,7 @@ describe("the common path of a share, one statement per step", () => {
       source_partner: "partner-a",
     });
     expect(outbox?.sent_at).toBeInstanceOf(Date);
-    const payload = resultPayloadOf(finished as ImportRow, finished?.decidedAt as Date);
+    const payload = resultPayloadOf(finished as ImportRow, finished?.decidedAt as Date, 1);
     expect(outbox?.payload).toEqual(payload);
     expect(b.sent.filter((result) => result.jobId === offer.shareId)).toEqual([
       { partnerId: "partner-a", jobId: offer.shareId, payload },
@@ -268,12 +268,13 @@ describe("an outcome is recorded once", () => {
     });
     expect(rejected?.lastError).toBe("e".repeat(500));
     const [outbox] = await outboxOf(row.importId);
-    expect(outbox?.payload).toEqual(resultPayloadOf(rejected as ImportRow, rejected?.decidedAt as Date));
+    expect(outbox?.payload).toEqual(resultPayloadOf(rejected as ImportRow, rejected?.decidedAt as Date, 1));
     expect(Object.keys(outbox?.payload ?? {}).sort()).toEqual([
       "at",
       "import_id",
       "outcome",
       "reason",
+      "sequence",
       "share_id",
     ]);
     const [, event] = await auditOf(offer.shareId);
@@ -289,7 +290,7 @@ describe("an outcome is recorded once", () => {
     const row = await received(offer);
     const finished = await b.store.recordImported(row, { ...copyOf(offer), sharedFromSession: "" }, {});
     const [outbox] = await outboxOf(row.importId);
-    expect(outbox?.payload).toEqual(resultPayloadOf(finished as ImportRow, finished?.decidedAt as Date));
+    expect(outbox?.payload).toEqual(resultPayloadOf(finished as ImportRow, finished?.decidedAt as Date, 1));
     expect(outbox?.payload).not.toHaveProperty("shared_from_session");
   });
 
@@ -339,6 +340,13 @@ describe("results after the outcome", () => {
       `${offer.shareId}-1`,
       `${offer.shareId}-2`,
     ]);
+    // The sequence partner-a orders them by: 1, 2, 3, as written to the outbox and as sealed.
+    expect(outbox.map((result) => result.payload.sequence)).toEqual([1, 2, 3]);
+    expect(sent.map((result) => [result.payload.sequence, result.payload.session_status])).toEqual([
+      [1, "In Review"],
+      [2, "Approved"],
+      [3, "Approved"],
+    ]);
     const audit = await auditOf(offer.shareId);
     expect(audit.map((event) => `${event.action}:${event.outcome}`)).toEqual([
       "import.received:received",
@@ -351,6 +359,62 @@ describe("results after the outcome", () => {
       "result.sent:imported",
     ]);
     expect(audit.every((event) => event.user_pseudonym === offer.userPseudonym)).toBe(true);
+  });
+
+  it("numbers results written concurrently for one import 1, 2, 3 … without a gap or a repeat", async () => {
+    const offer = offerOf();
+    const row = await received(offer);
+    const copy = copyOf(offer, SessionStatus.InReview);
+    await b.store.recordImported(row, copy, {});
+    await drainAll();
+    // Status changes and replayed offers at once: each takes the import's row lock before it numbers
+    // its result, so none reads a number another is about to take.
+    const statuses = [
+      SessionStatus.Approved,
+      SessionStatus.Declined,
+      SessionStatus.InReview,
+      SessionStatus.Approved,
+    ];
+    const settled = await Promise.allSettled([
+      ...statuses.map((status, index) =>
+        statusUpdate(copy.sessionId, status, new Date(copy.statusAt.getTime() + (index + 1) * 1_000)),
+      ),
+      ...["job-c1", "job-c2"].map((jobId) => b.store.receive(offer, jobId, lease)),
+    ]);
+    expect(settled.filter((outcome) => outcome.status === "rejected")).toEqual([]);
+    await drainAll();
+    const outbox = await outboxOf(row.importId);
+    // The outcome, then at least the first status change to win the lock (those older than the
+    // status applied before them are superseded and report nothing).
+    expect(outbox.length).toBeGreaterThanOrEqual(2);
+    expect(outbox.map((result) => result.payload.sequence)).toEqual(outbox.map((_, index) => index + 1));
+    expect(outbox.map((result) => result.seq)).toEqual(outbox.map((_, index) => index));
+    const sent = b.sent.filter((result) => result.payload.share_id === offer.shareId);
+    expect(sent.map((result) => result.payload.sequence)).toEqual(outbox.map((_, index) => index + 1));
+  });
+
+  it("sends a result queued before results carried a sequence with the one its seq gives", async () => {
+    const offer = offerOf();
+    const row = await received(offer);
+    await b.store.recordImported(row, copyOf(offer, SessionStatus.InReview), {});
+    await drainAll();
+    // A status update written by the previous release: its payload has no sequence.
+    const legacy = { ...resultPayloadOf(row, new Date(), 2), session_status: "Approved" } as Record<
+      string,
+      unknown
+    >;
+    delete legacy.sequence;
+    await b.query(
+      `insert into result_outbox (import_id, seq, job_id, source_partner, kind, payload)
+       values ($1, 1, $2, 'partner-a', 'status_update', $3::jsonb)`,
+      [row.importId, resultJobId(offer.shareId, 1), JSON.stringify(legacy)],
+    );
+    await drainAll();
+    const sent = b.sent.filter((result) => result.payload.share_id === offer.shareId);
+    expect(sent.map((result) => [result.payload.sequence, result.payload.session_status])).toEqual([
+      [1, "In Review"],
+      [2, "Approved"],
+    ]);
   });
 
   it("re-sends a replayed offer's result once, under its first receipt", async () => {

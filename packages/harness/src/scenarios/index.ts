@@ -5,6 +5,7 @@ import { tamperedEnvelope, tokenForAnotherApplication, webhookBadSignature } fro
 import { declinedSessionShared, happyPathReview, happyPathTrust } from "./happy-paths.js";
 import { partnerBBacklog, tokenExpiredInTransit } from "./partner-b-outage.js";
 import { consentWithdrawnBeforeDispatch, noConsent, unfinishedSessionRefused } from "./refusals.js";
+import { replayedResult } from "./replayed-result.js";
 import { revokeBeforeOffer, revokedInTransit } from "./revocations.js";
 
 /**
@@ -22,6 +23,7 @@ export const SCENARIOS: readonly Scenario[] = [
   webhookBadSignature,
   tamperedEnvelope,
   replayedEnvelope,
+  replayedResult,
   tokenForAnotherApplication,
   didit503Recovery,
   didit429RetryAfter,

@@ -10,11 +10,14 @@ import type { AuditLog } from "../audit/audit-log.js";
 import type { PartnerABatchFallbacks } from "../batches.js";
 import type { Database } from "../db/database.js";
 import { ImportResultApplier } from "../shares/apply-import-result.js";
+import type { ResultRefusals } from "./result-refusals.js";
 
 /**
  * Consumes partners' signed import results from this partner's results queue. Envelopes that do
  * not open (tampered, unknown signer, addressed elsewhere, expired) are set aside in the
  * dead-letter queue with an audit event; a database error is thrown so BullMQ retries the job.
+ * A result that opens but is refused (replayed, unknown share, wrong sender) is audited by the
+ * applier, counted and logged here, and its job completes: a retry would only refuse it again.
  */
 export function startImportResultsConsumer(deps: {
   db: Database;
@@ -27,6 +30,7 @@ export function startImportResultsConsumer(deps: {
   concurrency: number;
   logger: Logger;
   fallbacks: PartnerABatchFallbacks;
+  refusals: ResultRefusals;
 }): { consumer: ChannelConsumer; close: () => Promise<void> } {
   const deadLetters = createDeadLetterQueue({
     connection: deps.producerConnection,
@@ -54,9 +58,16 @@ export function startImportResultsConsumer(deps: {
         deps.logger.warn({ job_id: job.id, reason: opened.reason }, "import result rejected to dead-letter");
         return;
       }
-      const outcome = await results.apply(opened.claims.iss, opened.claims.payload);
+      const { payload } = opened.claims;
+      const outcome = await results.apply(opened.claims.iss, payload);
+      const refused = deps.refusals.record(outcome, {
+        jobId: String(job.id),
+        shareId: payload.share_id,
+        sequence: payload.sequence,
+      });
+      if (refused) return;
       deps.logger.info(
-        { share_id: opened.claims.payload.share_id, result: opened.claims.payload.outcome, applied: outcome },
+        { share_id: payload.share_id, result: payload.outcome, sequence: payload.sequence, applied: outcome },
         "import result received",
       );
     },

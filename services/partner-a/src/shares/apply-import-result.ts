@@ -8,7 +8,13 @@ import type { Database, Executor } from "../db/database.js";
 import { shares } from "../db/schema/index.js";
 import { shareAuditContext } from "./share-audit-context.js";
 
-export type ResultOutcome = "applied" | "duplicate" | "unknown_share" | "wrong_source" | "ignored";
+export type ResultOutcome =
+  | "applied"
+  | "duplicate"
+  | "unknown_share"
+  | "wrong_source"
+  | "ignored"
+  | "replayed";
 
 type ShareRow = typeof shares.$inferSelect;
 
@@ -25,12 +31,17 @@ const SHARE_STATUS_FOR: Record<ImportResultPayload["outcome"], ShareState> = {
 type Decision =
   | { kind: "duplicate" }
   | { kind: "refused"; outcome: "unknown_share" | "wrong_source" }
+  | { kind: "replayed"; recorded: number }
   | { kind: "ignored" }
   | { kind: "apply"; next: ShareState; late: boolean };
 
 function decide(share: ShareRow | undefined, source: string, result: ImportResultPayload): Decision {
   if (!share) return { kind: "refused", outcome: "unknown_share" };
   if (share.audience !== source) return { kind: "refused", outcome: "wrong_source" };
+  // Before the content is looked at: a result numbered at or below the last one applied is a replay
+  // (or arrived after a newer one), even when it says the same as what is recorded.
+  const recorded = share.importResultSequence;
+  if (recorded !== null && result.sequence <= recorded) return { kind: "replayed", recorded };
   const next = SHARE_STATUS_FOR[result.outcome];
   const sameAsRecorded =
     share.status === next &&
@@ -52,7 +63,10 @@ export interface ReportedResult {
 
 /**
  * Applies partners' signed import results to shares, idempotently. Only the share's own audience
- * may report on it. A late "imported" still wins over "expired": the import happened.
+ * may report on it. A late "imported" still wins over "expired": the import happened. Each result
+ * carries its per-import sequence; the share records the last one applied and refuses any result
+ * not above it ("replayed": audited as share.result_replayed, the share untouched), so a result
+ * replayed from Redis can neither be applied twice nor roll the share back.
  *
  * The common case (an open share hears its outcome) is one statement, shared by the results that
  * arrive together (group commit). A refresh or a late result costs two: read the share, then update
@@ -95,8 +109,9 @@ export class ImportResultApplier {
 
 /**
  * Reads nothing first: updates each open share of the reporting audience, clears its outbox row and
- * audits it, for a whole batch in one statement. Answers per result whether it was applied; two
- * results for one share in a batch apply one, and the other finds out what it is afterwards.
+ * audits it, for a whole batch in one statement. Answers per result whether it was applied; of two
+ * results for one share in a batch only the one with the higher sequence can apply, and the other
+ * finds out afterwards that it is older (refused as replayed).
  */
 async function applyToOpenShares(
   db: Database,
@@ -104,7 +119,7 @@ async function applyToOpenShares(
   reported: ReportedResult[],
 ): Promise<boolean[]> {
   const column = (pick: (item: ReportedResult) => unknown) => param(reported.map(pick));
-  const rows = await executePrepared<{ share_id: string; source: string; at: string }>(
+  const rows = await executePrepared<{ share_id: string; sequence: number }>(
     db,
     "apply_results_to_open_shares",
     sql`
@@ -112,17 +127,20 @@ async function applyToOpenShares(
       select * from unnest(${column(({ result }) => result.share_id)}::uuid[], ${column(({ source }) => source)}::text[],
                            ${column(({ result }) => SHARE_STATUS_FOR[result.outcome])}::text[],
                            ${column(({ result }) => result.outcome)}::text[],
+                           ${column(({ result }) => result.sequence)}::int[],
                            ${column(({ result }) => result.session_status ?? null)}::text[],
                            ${column(({ result }) => result.reason ?? null)}::text[],
                            ${column(({ result }) => new Date(result.at))}::timestamptz[],
                            ${column(({ result }) => JSON.stringify(resultDetails(result)))}::text[])
-        as i(share_id, source, next_status, outcome, session_status, reason, reported_at, details)),
+        as i(share_id, source, next_status, outcome, sequence, session_status, reason, reported_at, details)),
+    -- An UPDATE joined to two input rows of one share takes either: keep only the newest of each.
+    newest as (select distinct on (share_id, source) * from input order by share_id, source, sequence desc),
     applied as (
       update shares s set status = i.next_status,
              reason = case when i.outcome = 'imported' then null else i.reason end,
              import_status = i.outcome, import_session_status = i.session_status, import_reason = i.reason,
-             import_at = i.reported_at, updated_at = now()
-      from input i
+             import_at = i.reported_at, import_result_sequence = i.sequence, updated_at = now()
+      from newest i
       where s.share_id = i.share_id and s.audience = i.source
         and ${amongIdsInStates(
           sql`s.share_id`,
@@ -131,19 +149,21 @@ async function applyToOpenShares(
           OPEN_SHARE_STATES,
         )}
         and s.user_pseudonym is not null
-      returning ${columnsOf(shares, "s")}, i.details, i.reported_at),
+        and (s.import_result_sequence is null or s.import_result_sequence < i.sequence)
+      returning ${columnsOf(shares, "s")}, i.details),
     dispatch as (delete from share_dispatches where share_id in (select share_id from applied)),
     audit as (${audit.insertForShares("applied", {
       action: "share.result",
       outcome: sql`import_status`,
       details: sql`details::jsonb`,
     })})
-    select share_id, audience as source, reported_at as at from applied`,
+    select share_id, import_result_sequence as sequence from applied`,
   );
-  // A share updated once answers for the one result whose values it took (same source and time).
-  const applied = new Set(rows.map((row) => `${row.share_id}|${new Date(row.at).getTime()}`));
+  // A share updated once answers for the one result whose sequence it took (a repeat of that very
+  // result in the batch finds out afterwards that it is a replay).
+  const applied = new Set(rows.map((row) => `${row.share_id}|${row.sequence}`));
   return reported.map(({ result }) => {
-    const key = `${result.share_id.toLowerCase()}|${new Date(result.at).getTime()}`;
+    const key = `${result.share_id.toLowerCase()}|${result.sequence}`;
     const hit = applied.has(key);
     applied.delete(key);
     return hit;
@@ -166,7 +186,11 @@ async function acknowledgeRevocation(db: Database, source: string, result: Impor
 }
 
 function resultDetails(result: ImportResultPayload) {
-  return { session_status: result.session_status ?? null, reason: result.reason ?? null };
+  return {
+    session_status: result.session_status ?? null,
+    reason: result.reason ?? null,
+    sequence: result.sequence,
+  };
 }
 
 async function applyIfUnchanged(
@@ -184,10 +208,12 @@ async function applyIfUnchanged(
              import_session_status = ${result.session_status ?? null},
              import_reason = ${result.reason ?? null},
              import_at = ${new Date(result.at)}::timestamptz,
+             import_result_sequence = ${result.sequence},
              updated_at = now()
       where share_id = ${share.shareId}::uuid and status = ${share.status}
         and import_status is not distinct from ${share.importStatus}::text
         and import_session_status is not distinct from ${share.importSessionStatus}::text
+        and import_result_sequence is not distinct from ${share.importResultSequence}::int
       returning share_id),
     dispatch as (delete from share_dispatches where share_id in (select share_id from applied)),
     audit as (${audit.insertEach(
@@ -229,6 +255,18 @@ async function applyUnderLock(
           details: { source },
         });
         return decision.outcome;
+      case "replayed":
+        await audit.record(tx, {
+          ...shareAuditContext(share as ShareRow),
+          action: "share.result_replayed",
+          outcome: result.outcome,
+          details: {
+            received_sequence: result.sequence,
+            recorded_sequence: decision.recorded,
+            session_status: result.session_status ?? null,
+          },
+        });
+        return "replayed";
       case "ignored":
         await audit.record(tx, {
           ...shareAuditContext(share as ShareRow),

@@ -8,11 +8,23 @@ import type { ImportRow } from "../imports/import-row.js";
 /** Why a result is (re)sent: the import's outcome, a later session status change, or a replayed offer. */
 export type ResultKind = "outcome" | "status_update" | "resend";
 
-/** The import-result payload for an import as it stands now (absent fields are left out, not null). */
-export function resultPayloadOf(row: ImportRow, at: Date): ImportResultPayload {
+/**
+ * The payload's `sequence` for an outbox row: the row's `seq` counts from 0 (the first result's job
+ * id is the bare share id), the sequence the sharer orders results by counts from 1.
+ */
+export function resultSequenceOf(seq: number): number {
+  return seq + 1;
+}
+
+/**
+ * The import-result payload for an import as it stands now, as its `sequence`-th result (absent
+ * fields are left out, not null).
+ */
+export function resultPayloadOf(row: ImportRow, at: Date, sequence: number): ImportResultPayload {
   const payload: ImportResultPayload = {
     share_id: row.shareId,
     outcome: row.status as ImportResultPayload["outcome"],
+    sequence,
     import_id: row.importId,
     at: at.toISOString(),
   };
@@ -25,8 +37,10 @@ export function resultPayloadOf(row: ImportRow, at: Date): ImportResultPayload {
 
 /**
  * Queues a result for the source partner in the caller's transaction, which must hold the import's
- * row lock (it numbers results per import). The first result's job id is the share id; later ones
- * (status refreshes, re-sends) add their sequence number.
+ * row lock: it numbers results per import, reading the last number after the lock was taken (a
+ * writer that raced it waits for the lock, then reads the number it committed), and the unique
+ * (import_id, seq) index refuses a number taken twice rather than let two results share it. The
+ * first result's job id is the share id; later ones (status refreshes, re-sends) add their number.
  */
 export async function enqueueResult(
   tx: Executor,
@@ -46,7 +60,7 @@ export async function enqueueResult(
     jobId,
     sourcePartner: row.sourcePartner,
     kind,
-    payload: resultPayloadOf(row, at),
+    payload: resultPayloadOf(row, at, resultSequenceOf(seq)),
   });
   return jobId;
 }
@@ -74,7 +88,7 @@ export function enqueueResultPerRow(source: string, shareId: string, kind: Resul
 export function enqueueResultsPerRow(source: string, jobIdBase: SQL, kind: ResultKind, at: Date): SQL {
   return sql`insert into result_outbox (import_id, seq, job_id, source_partner, kind, payload)
     select r.import_id, n.seq, ${jobIdBase}::text || case when n.seq = 0 then '' else '-' || n.seq end,
-           r.source_partner, ${kind}::text, ${resultPayloadSql("r", at)}
+           r.source_partner, ${kind}::text, ${resultPayloadSql("r", at, sql`n.seq + 1`)}
     from ${sql.identifier(source)} as r
     cross join lateral (
       select coalesce(max(o.seq) + 1, 0) as seq from result_outbox o where o.import_id = r.import_id) n`;
@@ -82,12 +96,14 @@ export function enqueueResultsPerRow(source: string, jobIdBase: SQL, kind: Resul
 
 /**
  * resultPayloadOf in SQL, over the imports columns of the row named `row`: absent (null or empty) fields are left out, as
- * resultPayloadOf leaves out falsy ones. `at` is formatted in JS so the instant reads the same.
+ * resultPayloadOf leaves out falsy ones. `at` is formatted in JS so the instant reads the same; `sequence`
+ * is SQL for the payload's sequence (resultSequenceOf of the row's seq).
  */
-export function resultPayloadSql(row: string, at: Date): SQL {
+export function resultPayloadSql(row: string, at: Date, sequence: SQL): SQL {
   const r = sql.identifier(row);
   return sql`jsonb_strip_nulls(jsonb_build_object(
-      'share_id', ${r}.share_id, 'outcome', ${r}.status, 'import_id', ${r}.import_id, 'at', ${at.toISOString()}::text,
+      'share_id', ${r}.share_id, 'outcome', ${r}.status, 'sequence', (${sequence})::int,
+      'import_id', ${r}.import_id, 'at', ${at.toISOString()}::text,
       'session_status', nullif(${r}.didit_status, ''), 'reason', nullif(${r}.reason, ''),
       'shared_from_session', nullif(${r}.shared_from_session, ''),
       'consent_withdrawn_at', to_char(${r}.consent_withdrawn_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))`;

@@ -5,6 +5,7 @@ import type { AuditLog } from "../audit/audit-log.js";
 import type { PartnerBBatchFallbacks } from "../batches.js";
 import type { ResultsChannel } from "../channel/results-channel.js";
 import type { Database } from "../db/database.js";
+import { resultSequenceOf } from "./result-outbox.js";
 
 export interface ResultSenderOptions {
   batchSize: number;
@@ -14,6 +15,9 @@ export interface ResultSenderOptions {
   envelopeTtlSeconds: number;
 }
 
+/** A payload as the outbox holds it: rows queued before results carried a sequence have none. */
+type StoredResultPayload = Omit<ImportResultPayload, "sequence"> & { sequence?: number };
+
 interface Claimed {
   id: string;
   importId: string;
@@ -22,7 +26,7 @@ interface Claimed {
   kind: string;
   seq: number;
   attempts: number;
-  payload: ImportResultPayload;
+  payload: StoredResultPayload;
 }
 
 /** A claimed result its queue took (`added`), or already had under its job id (a send repeated). */
@@ -35,6 +39,15 @@ interface Added {
 interface Failed {
   row: Claimed;
   error: unknown;
+}
+
+/**
+ * The row's payload with its sequence. Rows written before results carried one (queued before an
+ * upgrade, still unsent) get it from their seq, as it would have been written: without it the
+ * sharer's schema, and our own sealer, would refuse them forever.
+ */
+function withSequence(row: Claimed): ImportResultPayload {
+  return { ...row.payload, sequence: row.payload.sequence ?? resultSequenceOf(row.seq) };
 }
 
 /** Backoff between send attempts when Redis or the partner's keys are unavailable: 1 s … 5 min. */
@@ -115,7 +128,7 @@ export class ResultSender {
       kind: string;
       seq: number;
       attempts: number;
-      payload: ImportResultPayload;
+      payload: StoredResultPayload;
     }>(
       this.deps.db,
       "partner-b.results.claim",
@@ -150,7 +163,7 @@ export class ResultSender {
         typ: "import-result",
         jti: row.jobId,
         expiresAt: new Date(Date.now() + this.options.envelopeTtlSeconds * 1000),
-        payload: row.payload,
+        payload: withSequence(row),
       });
       const { added } = await this.deps.channel.send(row.sourcePartner, row.jobId, envelope);
       return { row, added };

@@ -40,6 +40,9 @@ export const shares = pgTable(
     revokeSentAt: timestamp("revoke_sent_at", { withTimezone: true }),
     revokeSends: integer("revoke_sends").notNull().default(0),
     revokeAckedAt: timestamp("revoke_acked_at", { withTimezone: true }),
+    // The `sequence` of the last import result applied (null: none yet). A result whose sequence is
+    // not above it is a replay or an older result and is refused, so results apply once and in order.
+    importResultSequence: integer("import_result_sequence"),
     idempotencyKey: text("idempotency_key"),
     requestHash: text("request_hash"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),

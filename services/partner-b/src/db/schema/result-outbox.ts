@@ -21,7 +21,8 @@ export const resultOutbox = pgTable(
   {
     id: bigserial("id", { mode: "bigint" }).primaryKey(),
     importId: uuid("import_id").notNull(),
-    // 0 for the first result of an import, then 1, 2 … for refreshes and re-sends.
+    // 0 for the first result of an import, then 1, 2 … for refreshes and re-sends; the payload's
+    // `sequence`, by which the sharer refuses replayed and older results, is seq + 1.
     seq: integer("seq").notNull(),
     // `<share_id>` for the first result, `<share_id>-<seq>` afterwards.
     jobId: text("job_id").notNull(),

@@ -1,0 +1,1 @@
+ALTER TABLE "shares" ADD COLUMN "import_result_sequence" integer;
