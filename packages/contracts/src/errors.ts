@@ -31,6 +31,8 @@ export const ErrorCode = {
   importNotFound: "import_not_found",
   notInReview: "not_in_review",
   reviewPending: "review_pending",
+  linkRequestNotFound: "link_request_not_found",
+  unknownSource: "unknown_source",
   // Didit, as both partners relay it (webhooks in, API calls out).
   invalidSignature: "invalid_signature",
   staleWebhook: "stale_webhook",

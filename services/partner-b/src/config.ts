@@ -1,3 +1,4 @@
+import { MAX_LINK_REQUEST_SECONDS } from "@share-broker/contracts";
 import { baseServiceEnv, env } from "@share-broker/service-kit";
 import { z } from "zod";
 
@@ -57,6 +58,15 @@ export const partnerBConfigSchema = z.object({
     60,
     "seconds after token expiry before an import no delivery finished is reconciled with Didit and closed",
   ),
+  LINK_REQUEST_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_LINK_REQUEST_SECONDS)
+    .default(MAX_LINK_REQUEST_SECONDS)
+    .describe(
+      `seconds a link code issued by POST /v1/link-requests stays redeemable (1 to ${MAX_LINK_REQUEST_SECONDS}, default ${MAX_LINK_REQUEST_SECONDS})`,
+    ),
   AUDIT_RETENTION_DAYS: env.positiveInt(1826, "days audit events are kept (default 5 years)"),
   FAILPOINTS: z
     .string()

@@ -4,7 +4,12 @@ import { replayedEnvelope, sameSessionSharedTwice } from "./duplicates.js";
 import { tamperedEnvelope, tokenForAnotherApplication, webhookBadSignature } from "./forged-input.js";
 import { declinedSessionShared, happyPathReview, happyPathTrust } from "./happy-paths.js";
 import { partnerBBacklog, tokenExpiredInTransit } from "./partner-b-outage.js";
-import { consentWithdrawnBeforeDispatch, noConsent, unfinishedSessionRefused } from "./refusals.js";
+import {
+  consentWithdrawnBeforeDispatch,
+  linkCodeReused,
+  noConsent,
+  unfinishedSessionRefused,
+} from "./refusals.js";
 
 /**
  * Every scenario, in the order they run. Scenarios run one at a time (the sandbox's faults and
@@ -17,6 +22,7 @@ export const SCENARIOS: readonly Scenario[] = [
   unfinishedSessionRefused,
   noConsent,
   consentWithdrawnBeforeDispatch,
+  linkCodeReused,
   sameSessionSharedTwice,
   webhookBadSignature,
   tamperedEnvelope,

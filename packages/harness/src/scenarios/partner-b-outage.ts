@@ -45,7 +45,7 @@ export const partnerBBacklog: Scenario = {
         "imported",
         `partner-b's import of ${share.shareId}`,
       );
-      await checkDiditCopies(ctx, share.recipientRef, 1);
+      await checkDiditCopies(ctx, share.userRef, 1);
     }
     ctx.note(
       `${BACKLOG} offers waited in the inbox; partner-b ready in ${((ready - starting) / 1000).toFixed(1)} s, all imported once ${drained.toFixed(1)} s later`,
@@ -89,7 +89,7 @@ export const tokenExpiredInTransit: Scenario = {
     );
     const atB = await singleImportAtB(ctx, share.shareId);
     checkEqual(atB.status, "rejected", "partner-b's import status");
-    await checkDiditCopies(ctx, share.recipientRef, 0);
+    await checkDiditCopies(ctx, share.userRef, 0);
     ctx.note(`rejected: ${reason} (clock moved ${advance} s, then put back)`);
   },
 };
