@@ -98,14 +98,29 @@ export interface StartedShare extends SharedUser {
   consentId: string;
 }
 
-/** A verified user, a link code from partner B, a consent carrying it and an accepted share. */
+/** A user of partner B and the link code partner-b issued for it, to share to it later. */
+export interface IssuedLink {
+  userRef: string;
+  linkCode: string;
+}
+
+/** A new partner-b user `label-…` and its link code: issue it first when partner-b will be down. */
+export async function issuedLink(ctx: ScenarioContext, label = "ref"): Promise<IssuedLink> {
+  const userRef = ctx.uniqueId(label);
+  return { userRef, linkCode: await linkCodeFor(ctx, userRef) };
+}
+
+/**
+ * A verified user, a link code from partner B (or `link`, issued before), a consent carrying it
+ * and an accepted share.
+ */
 export async function startShare(
   ctx: ScenarioContext,
-  options: { scope: Scope; sessionStatus?: string; label?: string },
+  options: { scope: Scope; sessionStatus?: string; label?: string; link?: IssuedLink },
 ): Promise<StartedShare> {
   const user = await verifiedUser(ctx, options.sessionStatus ?? "Approved");
-  const userRef = ctx.uniqueId(options.label ?? "ref");
-  const consentId = await consentFor(ctx, user.userId, options.scope, { userRef });
+  const { userRef, linkCode } = options.link ?? (await issuedLink(ctx, options.label));
+  const consentId = await consentFor(ctx, user.userId, options.scope, { linkCode });
   const shareId = await acceptedShare(ctx, consentId);
   return { ...user, consentId, shareId, userRef };
 }
