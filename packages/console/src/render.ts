@@ -16,7 +16,10 @@ export const SHARE_STATES: ReadonlyArray<readonly [string, string]> = [
   ["minted", "Didit issued a short-lived share token addressed to the recipient's Didit application"],
   ["sent", "the token, sealed and signed, is on the recipient's inbox queue"],
   ["imported", "the recipient imported the verification into its own Didit application"],
-  ["rejected", "the recipient refused the offer (expired token, wrong audience, already imported…)"],
+  [
+    "rejected",
+    "the recipient refused the offer (link code refused, expired token, wrong audience, already imported…)",
+  ],
   ["expired", "no answer came back before the token's expiry plus a grace period"],
   ["failed", "the share could not be minted or sent (Didit refused it)"],
   ["cancelled", "the consent was withdrawn before the share was sent"],
