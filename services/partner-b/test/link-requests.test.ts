@@ -33,6 +33,7 @@ let a: PartnerAPlayer;
 let db: PartnerBDatabase;
 let api: ReturnType<typeof partnerBApi>;
 let didit: DiditClient;
+let prefix: string;
 /** Every link code issued in this file, for the "never stored, never logged" check. */
 const codes: string[] = [];
 
@@ -41,7 +42,7 @@ beforeAll(async () => {
   world = await createTestWorld(`http://127.0.0.1:${port}/v1/webhooks/didit`);
   sandbox = await startSandbox(world);
   database = await createTestDatabase(MIGRATIONS_FOLDER);
-  const prefix = `{${uniqueQueuePrefix("pbl")}}`;
+  prefix = `{${uniqueQueuePrefix("pbl")}}`;
   partnerB = await startPartnerB({
     world,
     sandboxUrl: sandbox.url,
@@ -243,12 +244,34 @@ describe("redeeming link codes", () => {
   });
 
   it("refuses an expired code as link_code_expired", async () => {
-    const code = await db.issueLink(`b-user-${randomUUID()}`, { expiresInSeconds: 1 });
-    codes.push(code);
-    const offer = await a.prepareOffer({ linkCode: code });
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Another partner-b process on the same database and queues, whose codes live one second.
+    const shortLived = await startPartnerB({
+      world,
+      sandboxUrl: sandbox.url,
+      databaseUrl: database.url,
+      queuePrefix: prefix,
+      port: await freePort(),
+      env: { LINK_REQUEST_TTL_SECONDS: "1" },
+    });
+    let created: Created;
+    try {
+      const answer = await partnerBApi(shortLived)<Created>("POST", "/v1/link-requests", {
+        user_ref: `b-user-${randomUUID()}`,
+      });
+      expect(answer.status).toBe(201);
+      created = answer.body;
+    } finally {
+      await shortLived.stop();
+    }
+    codes.push(created.code);
+    const offer = await a.prepareOffer({ linkCode: created.code });
+    const wait = Date.parse(created.expires_at) - Date.now() + 300;
+    expect(wait).toBeLessThan(1500);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(wait, 0)));
+    expect((await linkRequest(created.link_id)).status).toBe("expired");
     await a.deliver(offer.envelope, offer.shareId);
     await expectRefused(offer, "link_code_expired");
+    expect((await linkRequest(created.link_id)).status).toBe("expired");
   });
 
   it("refuses a code another share used as link_code_used, importing nothing more", async () => {
