@@ -166,7 +166,12 @@ class Bench {
     const stack = this.stack as ProductStack;
     const from = Date.now();
     const { users, seconds } = await createShareableUsers(
-      { sandboxControl: stack.sandboxControl, sandboxAsA: stack.sandboxAsA, dbA: stack.dbA },
+      {
+        sandboxControl: stack.sandboxControl,
+        sandboxAsA: stack.sandboxAsA,
+        dbA: stack.dbA,
+        dbB: stack.dbB,
+      },
       label,
       count,
       this.options.userConcurrency,

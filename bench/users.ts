@@ -1,5 +1,7 @@
+import { MAX_LINK_REQUEST_SECONDS } from "@share-broker/contracts";
 import type pg from "pg";
 import { Pseudonymizer } from "../services/partner-a/src/audit/pseudonym.js";
+import { linkCodeHash, newLinkCode } from "../services/partner-b/src/links/link-codes.js";
 import type { JsonClient } from "./http.js";
 import { forEachConcurrently, say, waitForProgress } from "./progress.js";
 import { apps, PSEUDONYM_SECRET } from "./world.js";
@@ -15,6 +17,8 @@ export interface UserFactory {
   /** The sandbox's Didit API as partner-a's application. */
   sandboxAsA: JsonClient;
   dbA: pg.Pool;
+  /** partner-b's database, where each user's link request is issued. */
+  dbB: pg.Pool;
 }
 
 const CHUNK = 500;
@@ -24,8 +28,9 @@ const pseudonyms = new Pseudonymizer(PSEUDONYM_SECRET);
  * Creates `count` users that partner-a can share, in bulk, before any timing: for each, a session of
  * partner-a's first-verification workflow at the sandbox, partner-a's record of it (the row
  * POST /v1/verifications writes), the session finished as Approved through the control API (the
- * sandbox's signed webhook reaches partner-a, which applies it as for a real user), and a consent to
- * share with partner-b.
+ * sandbox's signed webhook reaches partner-a, which applies it as for a real user), a link request
+ * at partner-b for a user of its own (the row POST /v1/link-requests writes: the code's hash, valid
+ * the longest a code may be, 30 minutes) and a consent to share with partner-b carrying its code.
  *
  * Why not POST /v1/verifications and POST /v1/consents: the sandbox's reuse rule for `vendor_data`
  * lists and sorts every session of the application on each create (services/didit-sandbox/src/routes/
@@ -72,14 +77,22 @@ export async function createShareableUsers(
       if (done.status !== 200)
         throw new Error(`completing a session: ${done.status} ${JSON.stringify(done.body)}`);
     });
+    const linkCodes = userIds.map(() => newLinkCode());
+    await factory.dbB.query(
+      `insert into link_requests (link_id, user_ref, source, code_hash, expires_at)
+       select gen_random_uuid(), 'b-' || u, 'partner-a', h, now() + make_interval(secs => $3)
+         from unnest($1::text[], $2::text[]) as t(u, h)`,
+      [userIds, linkCodes.map(linkCodeHash), MAX_LINK_REQUEST_SECONDS],
+    );
     const { rows } = await factory.dbA.query<{ consent_id: string; user_id: string }>(
-      `insert into consents (consent_id, user_id, user_pseudonym, audience, purpose, scope, evidence, expires_at)
+      `insert into consents (consent_id, user_id, user_pseudonym, audience, purpose, scope, evidence,
+                             link_code, expires_at)
        select gen_random_uuid(), u, p, 'partner-b', 'onboarding', 'kyc',
-              '{"method": "checkbox", "text_version": "bench-1"}'::jsonb, now() + interval '30 days'
-         from unnest($1::text[], $2::text[]) as t(u, p)
+              '{"method": "checkbox", "text_version": "bench-1"}'::jsonb, c, now() + interval '30 days'
+         from unnest($1::text[], $2::text[], $3::text[]) as t(u, p, c)
        returning consent_id, user_id`,
       // As POST /v1/consents keeps it: partner-a's accept path needs the pseudonym on the consent.
-      [userIds, userIds.map((userId) => pseudonyms.of(userId))],
+      [userIds, userIds.map((userId) => pseudonyms.of(userId)), linkCodes],
     );
     const byUser = new Map(rows.map((row) => [row.user_id, row.consent_id]));
     for (const userId of userIds) users.push({ userId, consentId: byUser.get(userId) as string });

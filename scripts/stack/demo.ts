@@ -124,12 +124,22 @@ export async function runDemo(
     });
     say(`      partner-a received Didit's signed webhook: the user's verification is ${outcome}`);
 
+    // partner-b binds the share to its own customer: a single-use code the user carries to partner-a.
+    const link = await expectStatus<{ link_id: string; code: string; expires_at: string }>(
+      b("POST", "/v1/link-requests", { user_ref: customerRef, source: "partner-a" }),
+      201,
+      "POST /v1/link-requests",
+    );
+    say(
+      `      partner-b issued a link code for its customer ${customerRef} (link request ${link.link_id}, until ${link.expires_at}); the user brings it to partner-a`,
+    );
     const consent = await expectStatus<{ consent_id: string; expires_at: string }>(
       a("POST", "/v1/consents", {
         user_id: userId,
         audience: "partner-b",
         purpose: "onboarding",
         scope: "kyc",
+        link_code: link.code,
         evidence: { method: "stack-demo", text_version: "v1" },
       }),
       201,
@@ -141,7 +151,7 @@ export async function runDemo(
     );
 
     const accepted = await expectStatus<{ share_id: string; status: string }>(
-      a("POST", "/v1/shares", { consent_id: consent.consent_id, recipient_ref: customerRef }),
+      a("POST", "/v1/shares", { consent_id: consent.consent_id }),
       202,
       "POST /v1/shares",
     );
@@ -175,6 +185,7 @@ export async function runDemo(
       import_id: string;
       status: string;
       reason: string | null;
+      vendor_data: string | null;
       policy: { version: string | null; trust_review: boolean | null } | null;
       didit: { session_id: string; status: string | null } | null;
     }
@@ -186,6 +197,7 @@ export async function runDemo(
     say(
       `[6/7] at partner-b: import ${imported.import_id} is ${imported.status}${imported.reason ? ` (${imported.reason})` : ""}; ` +
         `its Didit session ${imported.didit?.session_id ?? "none"} is ${imported.didit?.status ?? "unknown"}` +
+        (imported.vendor_data ? ` for its customer ${imported.vendor_data}` : "") +
         (imported.policy
           ? ` (policy ${imported.policy.version}, trust_review ${imported.policy.trust_review})`
           : ""),

@@ -2,7 +2,14 @@ import { importListSchema } from "@share-broker/contracts";
 import type { ServiceProcess } from "@share-broker/testing";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditOf, consentFor, shareOf, shareReaches, verifiedUser } from "../support/partner-a-flow.js";
+import {
+  auditOf,
+  consentFor,
+  linkCodeAt,
+  shareOf,
+  shareReaches,
+  verifiedUser,
+} from "../support/partner-a-flow.js";
 import {
   createWorld,
   eventually,
@@ -19,7 +26,7 @@ import {
 let world: World;
 let sandbox: ServiceProcess;
 let partnerA: PartnerProcess;
-let partnerB: PartnerProcess | undefined;
+let partnerB: PartnerProcess;
 
 const REDRIVE_AFTER_SECONDS = 2;
 
@@ -29,6 +36,7 @@ beforeAll(async () => {
   partnerA = await startWorldPartner(world, "partner-a", {
     env: { REDRIVE_AFTER_SECONDS: String(REDRIVE_AFTER_SECONDS) },
   });
+  partnerB = await startWorldPartner(world, "partner-b", { env: { RESULT_POLL_MS: "100" } });
 });
 afterAll(async () => {
   await partnerB?.stop();
@@ -36,17 +44,30 @@ afterAll(async () => {
   await sandbox?.stop();
 });
 
-async function sentShare(recipientRef: string): Promise<{ consentId: string; shareId: string }> {
-  const userId = await verifiedUser(world, partnerA);
-  const consentId = await consentFor(partnerA, userId);
-  const response = await partnerA.call("POST", "/v1/shares", {
-    consent_id: consentId,
-    recipient_ref: recipientRef,
+async function restartPartnerB(): Promise<void> {
+  partnerB = await startWorldPartner(world, "partner-b", {
+    databaseUrl: partnerB.databaseUrl,
+    env: { RESULT_POLL_MS: "100" },
   });
+}
+
+/** A share of a new user, consented with a link code partner-b issued for `userRef`; not waited on. */
+async function shareFor(linkCode: string): Promise<{ consentId: string; shareId: string }> {
+  const userId = await verifiedUser(world, partnerA);
+  const consentId = await consentFor(partnerA, userId, { link_code: linkCode });
+  const response = await partnerA.call("POST", "/v1/shares", { consent_id: consentId });
   expect(response.status).toBe(202);
   const { share_id: shareId } = (await response.json()) as { share_id: string };
-  await shareReaches(partnerA, shareId, "sent");
   return { consentId, shareId };
+}
+
+/** partner-b issues the code, then stops; the share is sent while it is down. */
+async function sentWhilePartnerBIsDown(userRef: string) {
+  const linkCode = await linkCodeAt(partnerB, userRef);
+  await partnerB.stop();
+  const share = await shareFor(linkCode);
+  await shareReaches(partnerA, share.shareId, "sent");
+  return share;
 }
 
 async function withdraw(consentId: string) {
@@ -56,9 +77,20 @@ async function withdraw(consentId: string) {
 }
 
 async function importAtB(shareId: string) {
-  const response = await (partnerB as PartnerProcess).call("GET", `/v1/imports?share_id=${shareId}`);
+  const response = await partnerB.call("GET", `/v1/imports?share_id=${shareId}`);
   expect(response.status).toBe(200);
   return importListSchema.parse(await response.json()).imports;
+}
+
+function revokedAtB(shareId: string) {
+  return eventually(
+    async () => {
+      const found = await importAtB(shareId);
+      return found[0]?.status === "revoked" ? found[0] : undefined;
+    },
+    20_000,
+    "partner-b's import revoked",
+  );
 }
 
 /** Sessions Didit holds in partner-b's application that were imported for `vendorData`. */
@@ -72,7 +104,7 @@ const actionsOf = async (shareId: string) =>
 
 describe("revoking a share whose token has left partner-a", () => {
   it("never imports a share withdrawn while partner-b was down, even past the redrive delay", async () => {
-    const { consentId, shareId } = await sentShare("b-revoked-in-transit");
+    const { consentId, shareId } = await sentWhilePartnerBIsDown("b-revoked-in-transit");
     const withdrawn = await withdraw(consentId);
     expect(withdrawn).toMatchObject({ cancelled_share_ids: [], revoked_share_ids: [shareId] });
     expect(await shareOf(partnerA, shareId)).toMatchObject({
@@ -86,22 +118,15 @@ describe("revoking a share whose token has left partner-a", () => {
     expect(before.filter((action) => action === "share.minted")).toHaveLength(1);
     expect(before).not.toContain("share.redrive_scheduled");
     // Unacknowledged while partner-b is down, the revocation is re-sent after each redrive delay
-    // (the inbox holds one job for it), at most REDRIVE attempts (3) more times.
+    // (the inbox holds one job for it), at most 3 more times.
     const revocationsSent = before.filter((action) => action === "share.revoke_sent").length;
     expect(revocationsSent).toBeGreaterThanOrEqual(1);
     expect(revocationsSent).toBeLessThanOrEqual(4);
 
-    partnerB = await startWorldPartner(world, "partner-b", { env: { RESULT_POLL_MS: "100" } });
-    const [atB] = await eventually(
-      async () => {
-        const found = await importAtB(shareId);
-        return found[0]?.status === "revoked" ? found : undefined;
-      },
-      20_000,
-      "partner-b's import revoked",
-    );
+    await restartPartnerB();
+    const atB = await revokedAtB(shareId);
     expect(atB).toMatchObject({ status: "revoked", reason: "consent_withdrawn", didit: null });
-    expect(atB?.consent_withdrawn_at).not.toBeNull();
+    expect(atB.consent_withdrawn_at).not.toBeNull();
     // partner-a hears it back and stops re-sending the revocation.
     const atA = await eventually(
       async () => {
@@ -113,19 +138,11 @@ describe("revoking a share whose token has left partner-a", () => {
     );
     expect(atA).toMatchObject({ status: "revoked", import: { status: "revoked" } });
     expect(await diditCopiesFor("b-revoked-in-transit")).toEqual([]);
-    const after = await actionsOf(shareId);
-    expect(after.filter((action) => action === "share.minted")).toHaveLength(1);
+    expect((await actionsOf(shareId)).filter((action) => action === "share.minted")).toHaveLength(1);
   });
 
   it("marks an import partner-b already made with the consent's withdrawal, and keeps it imported", async () => {
-    partnerB ??= await startWorldPartner(world, "partner-b", { env: { RESULT_POLL_MS: "100" } });
-    const userId = await verifiedUser(world, partnerA);
-    const consentId = await consentFor(partnerA, userId);
-    const response = await partnerA.call("POST", "/v1/shares", {
-      consent_id: consentId,
-      recipient_ref: "b-imported-then-withdrawn",
-    });
-    const { share_id: shareId } = (await response.json()) as { share_id: string };
+    const { consentId, shareId } = await shareFor(await linkCodeAt(partnerB, "b-imported-then-withdrawn"));
     await shareReaches(partnerA, shareId, "imported", 20_000);
 
     expect(await withdraw(consentId)).toMatchObject({ revoked_share_ids: [shareId] });
@@ -150,13 +167,11 @@ describe("revoking a share whose token has left partner-a", () => {
     // Acknowledged: no second revocation goes out after the redrive delay.
     await new Promise((resolve) => setTimeout(resolve, (REDRIVE_AFTER_SECONDS + 1) * 1000));
     expect((await actionsOf(shareId)).filter((action) => action === "share.revoke_sent")).toHaveLength(1);
+    expect(await diditCopiesFor("b-imported-then-withdrawn")).toHaveLength(1);
   });
 
   it("revokes a sent share whose consent expires before partner-b reads it", async () => {
-    await partnerB?.stop();
-    const databaseUrl = (partnerB as PartnerProcess).databaseUrl;
-    partnerB = undefined;
-    const { consentId, shareId } = await sentShare("b-consent-expired");
+    const { consentId, shareId } = await sentWhilePartnerBIsDown("b-consent-expired");
     // The consent runs out (its clock is partner-a's database's): the reconciler finds it.
     const db = new pg.Client({ connectionString: partnerA.databaseUrl });
     await db.connect();
@@ -177,16 +192,8 @@ describe("revoking a share whose token has left partner-a", () => {
     );
     expect(revoked.reason).toBe("consent_expired");
 
-    partnerB = await startWorldPartner(world, "partner-b", { databaseUrl, env: { RESULT_POLL_MS: "100" } });
-    const [atB] = await eventually(
-      async () => {
-        const found = await importAtB(shareId);
-        return found[0]?.status === "revoked" ? found : undefined;
-      },
-      20_000,
-      "partner-b's import revoked",
-    );
-    expect(atB?.reason).toBe("consent_expired");
+    await restartPartnerB();
+    expect((await revokedAtB(shareId)).reason).toBe("consent_expired");
     expect(await diditCopiesFor("b-consent-expired")).toEqual([]);
   });
 });

@@ -1,6 +1,14 @@
+import { randomUUID } from "node:crypto";
 import { readJson, type ServiceProcess } from "@share-broker/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditOf, consentFor, shareReaches, verifiedUser } from "../support/partner-a-flow.js";
+import {
+  auditOf,
+  consentFor,
+  linkCodeAt,
+  shareReaches,
+  unissuedLinkCode,
+  verifiedUser,
+} from "../support/partner-a-flow.js";
 import {
   actAs,
   apps,
@@ -31,13 +39,18 @@ afterAll(async () => {
   await sandbox?.stop();
 });
 
-async function share(scope: string, recipientRef?: string): Promise<{ userId: string; shareId: string }> {
+/**
+ * A verified user of partner-a shared under a consent carrying `linkCode`: by default one partner-b
+ * issues for its user `userRef` now (partner-b must be running then; issue first when it is not).
+ */
+async function share(
+  scope: string,
+  link: { userRef: string } | { linkCode: string } = { userRef: `b-${randomUUID()}` },
+): Promise<{ userId: string; shareId: string }> {
+  const linkCode = "linkCode" in link ? link.linkCode : await linkCodeAt(partnerB, link.userRef);
   const userId = await verifiedUser(world, partnerA);
-  const consentId = await consentFor(partnerA, userId, { scope });
-  const response = await partnerA.call("POST", "/v1/shares", {
-    consent_id: consentId,
-    ...(recipientRef ? { recipient_ref: recipientRef } : {}),
-  });
+  const consentId = await consentFor(partnerA, userId, { scope, link_code: linkCode });
+  const response = await partnerA.call("POST", "/v1/shares", { consent_id: consentId });
   expect(response.status).toBe(202);
   return { userId, shareId: ((await readJson(response)) as { share_id: string }).share_id };
 }
@@ -63,7 +76,7 @@ async function diditImportsFor(vendorData: string) {
 
 describe("a share from partner-a to partner-b, both running", () => {
   it("imports with trust_review true and partner-a shows imported with Approved", async () => {
-    const { shareId } = await share("kyc", "b-customer-1");
+    const { shareId } = await share("kyc", { userRef: "b-customer-1" });
     const atA = await shareReaches(partnerA, shareId, "imported", 20_000);
     expect(atA.import).toMatchObject({ status: "imported", session_status: "Approved" });
     const atB = await importAtB(shareId);
@@ -120,14 +133,14 @@ describe("a share from partner-a to partner-b, both running", () => {
   it("rejects a second share of the same session: one Didit import, partner-a shows rejected", async () => {
     const userId = await verifiedUser(world, partnerA);
     const first = await partnerA.call("POST", "/v1/shares", {
-      consent_id: await consentFor(partnerA, userId),
-      recipient_ref: "b-twice",
+      consent_id: await consentFor(partnerA, userId, { link_code: await linkCodeAt(partnerB, "b-twice") }),
     });
     const firstId = (await readJson(first)).share_id as string;
     await shareReaches(partnerA, firstId, "imported", 20_000);
     const second = await partnerA.call("POST", "/v1/shares", {
-      consent_id: await consentFor(partnerA, userId),
-      recipient_ref: "b-twice-again",
+      consent_id: await consentFor(partnerA, userId, {
+        link_code: await linkCodeAt(partnerB, "b-twice-again"),
+      }),
     });
     const secondId = (await readJson(second)).share_id as string;
     const rejected = await shareReaches(partnerA, secondId, "rejected", 20_000);
@@ -136,9 +149,28 @@ describe("a share from partner-a to partner-b, both running", () => {
     expect(await diditImportsFor("b-twice-again")).toHaveLength(0);
   });
 
+  it("imports for partner-b's user only with a code partner-b issued, once: others end rejected with why", async () => {
+    const unknown = await share("kyc", { linkCode: unissuedLinkCode() });
+    const refused = await shareReaches(partnerA, unknown.shareId, "rejected", 20_000);
+    expect(refused.import?.reason).toBe("link_code_unknown");
+    expect(await importAtB(unknown.shareId)).toMatchObject({ status: "rejected", vendor_data: null });
+
+    const linkCode = await linkCodeAt(partnerB, "b-linked-once");
+    const first = await share("kyc", { linkCode });
+    await shareReaches(partnerA, first.shareId, "imported", 20_000);
+    // Another partner-a user presenting the same code: it must not reach b-linked-once.
+    const reused = await share("kyc", { linkCode });
+    const rejected = await shareReaches(partnerA, reused.shareId, "rejected", 20_000);
+    expect(rejected.import?.reason).toBe("link_code_used");
+    expect(await diditImportsFor("b-linked-once")).toHaveLength(1);
+  });
+
   it("drains a backlog sent while partner-b was stopped: nothing lost, each imported once", async () => {
+    const codes = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => linkCodeAt(partnerB, `b-backlog-${i}`)),
+    );
     await partnerB.stop();
-    const shares = await Promise.all(Array.from({ length: 6 }, (_, i) => share("kyc", `b-backlog-${i}`)));
+    const shares = await Promise.all(codes.map((linkCode) => share("kyc", { linkCode })));
     for (const { shareId } of shares) await shareReaches(partnerA, shareId, "sent");
     partnerB = await startWorldPartner(world, "partner-b", {
       databaseUrl: partnerB.databaseUrl,
@@ -150,11 +182,12 @@ describe("a share from partner-a to partner-b, both running", () => {
   });
 
   it("dead-letters a tampered envelope at partner-b: no import, and partner-a is not told a lie", async () => {
+    const linkCode = await linkCodeAt(partnerB, "b-tampered");
     await partnerB.stop();
     const inbox = queueOf(world, "inbox-partner-b");
     const results = queueOf(world, "results-partner-a");
     try {
-      const { shareId } = await share("kyc", "b-tampered");
+      const { shareId } = await share("kyc", { linkCode });
       await shareReaches(partnerA, shareId, "sent");
       // partner-a rests while partner-b meets the tampered envelope: its reconciler would otherwise
       // redrive the genuine offer (REDRIVE_AFTER_SECONDS=2) and race the checks below.
@@ -205,6 +238,12 @@ describe("a share from partner-a to partner-b, both running", () => {
   });
 
   it("rejects an offer from another registry partner whose token is not a share token, without a Didit import", async () => {
+    const created = await partnerB.call("POST", "/v1/link-requests", {
+      user_ref: "b-of-c",
+      source: "partner-c",
+    });
+    expect(created.status).toBe(201);
+    const { code } = (await readJson(created)) as { code: string };
     const asC = await actAs(world, "partner-c");
     const forged = await asC.sealer.seal({
       to: "partner-b",
@@ -217,6 +256,7 @@ describe("a share from partner-a to partner-b, both running", () => {
         purpose: "onboarding",
         scope: "kyc",
         consent_id: "c",
+        link_code: code,
         user_pseudonym: "u_x",
         token_expires_at: new Date(Date.now() + 60_000).toISOString(),
       },
@@ -234,16 +274,17 @@ describe("a share from partner-a to partner-b, both running", () => {
         15_000,
         "partner-b's record of C's offer",
       );
-      expect(record.source).toBe("partner-c");
+      expect(record).toMatchObject({ source: "partner-c", reason: "token_expired_or_invalid" });
     } finally {
       await inbox.close();
     }
   });
   // Last: it moves the sandbox clock forward, which makes later webhooks look stale.
   it("rejects a token that expired in transit (sandbox clock) and partner-a shows rejected", async () => {
+    const linkCode = await linkCodeAt(partnerB, "b-late");
     await partnerB.stop();
     try {
-      const { shareId } = await share("kyc", "b-late");
+      const { shareId } = await share("kyc", { linkCode });
       await shareReaches(partnerA, shareId, "sent");
       const { control } = sandboxOf(world);
       expect((await control("POST", "/sandbox/clock", { advance_seconds: 1000 })).status).toBe(200);

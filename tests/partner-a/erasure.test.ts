@@ -68,11 +68,11 @@ describe("DELETE /v1/users/{user_id}", () => {
   it("withdraws the user's consents, deletes their Didit sessions and leaves no trace of the user id", async () => {
     const userId = await verifiedUser(world, partnerA);
     const consentId = await consentFor(partnerA, userId, { evidence: { signed_by: userId, method: "web" } });
-    // recipient_ref and the idempotency key are the client's text: both may name the user.
+    // The idempotency key is the client's text: it may name the user.
     const shared = await partnerA.call(
       "POST",
       "/v1/shares",
-      { consent_id: consentId, recipient_ref: `ref-${userId}` },
+      { consent_id: consentId },
       { "idempotency-key": `share-of-${userId}` },
     );
     expect(shared.status).toBe(202);

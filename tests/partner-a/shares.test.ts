@@ -8,6 +8,7 @@ import {
   requestShare,
   shareOf,
   shareReaches,
+  unissuedLinkCode,
   verifiedUser,
 } from "../support/partner-a-flow.js";
 import {
@@ -56,11 +57,9 @@ async function tableCounts() {
 describe("partner-a shares, end to end to partner-b's inbox", () => {
   it("sends an accepted share as one sealed job whose token partner-b can import", async () => {
     const userId = await verifiedUser(world, partnerA);
-    const consentId = await consentFor(partnerA, userId);
-    const accepted = await partnerA.call("POST", "/v1/shares", {
-      consent_id: consentId,
-      recipient_ref: "b-42",
-    });
+    const linkCode = unissuedLinkCode();
+    const consentId = await consentFor(partnerA, userId, { link_code: linkCode });
+    const accepted = await partnerA.call("POST", "/v1/shares", { consent_id: consentId });
     expect(accepted.status).toBe(202);
     const { share_id, status, audience } = (await accepted.json()) as Record<string, string>;
     expect(status).toBe("accepted");
@@ -78,9 +77,14 @@ describe("partner-a shares, end to end to partner-b's inbox", () => {
       purpose: "onboarding",
       scope: "kyc",
       consent_id: consentId,
-      recipient_ref: "b-42",
+      link_code: linkCode,
     });
     expect(opened.claims.payload.user_pseudonym).not.toContain(userId);
+    // The code is carried, never shown: not in the consent's view, the audit, or a log line.
+    const consent = await (await partnerA.call("GET", `/v1/consents/${consentId}`)).text();
+    expect(consent).not.toContain(linkCode);
+    expect(JSON.stringify(await auditOf(partnerA, `user_id=${userId}`))).not.toContain(linkCode);
+    expect(partnerA.output()).not.toContain(linkCode);
     // Envelope expiry never outlives the token's, which defaults to 900 s.
     const ttl = opened.claims.exp - opened.claims.iat;
     expect(ttl).toBeGreaterThan(890);
@@ -239,9 +243,45 @@ describe("partner-a shares, end to end to partner-b's inbox", () => {
         audience: "partner-z",
         purpose: "onboarding",
         scope: "kyc",
+        link_code: unissuedLinkCode(),
       });
       expect(response.status).toBe(400);
       expect(((await response.json()) as { error: { code: string } }).error.code).toBe("unknown_audience");
+    });
+
+    it("400 validation_failed for a consent without a well-formed link code, recording nothing", async () => {
+      const consentsOfU = async () => {
+        const client = new pg.Client({ connectionString: partnerA.databaseUrl });
+        await client.connect();
+        try {
+          return (await client.query("select count(*)::int as n from consents where user_id = 'u-nolink'"))
+            .rows[0].n;
+        } finally {
+          await client.end();
+        }
+      };
+      const base = { user_id: "u-nolink", audience: "partner-b", purpose: "onboarding", scope: "kyc" };
+      for (const linkCode of [
+        undefined,
+        "",
+        "short",
+        "has spaces in it, not url-safe",
+        "x".repeat(257),
+        42,
+      ]) {
+        const response = await partnerA.call("POST", "/v1/consents", { ...base, link_code: linkCode });
+        expect(response.status, String(linkCode)).toBe(400);
+        const body = (await response.json()) as { error: { code: string; message: string } };
+        expect(body.error.code).toBe("validation_failed");
+        if (typeof linkCode === "string" && linkCode.length > 8)
+          expect(body.error.message).not.toContain(linkCode);
+      }
+      const recipientRef = await partnerA.call("POST", "/v1/shares", {
+        consent_id: await consentFor(partnerA, "u-nolink"),
+        recipient_ref: "b-42",
+      });
+      expect(recipientRef.status).toBe(400);
+      expect(await consentsOfU()).toBe(1);
     });
   });
 
@@ -312,6 +352,22 @@ describe("partner-a shares, end to end to partner-b's inbox", () => {
     expect(failed.reason).toBe("didit_share_failed_404");
     expect(await inbox.queue.getJob(share_id)).toBeUndefined();
     expect((await auditOf(partnerA, `share_id=${share_id}`))[0]).toMatchObject({ action: "share.failed" });
+  });
+
+  it("fails, unsent, a share of a consent granted before link codes were required", async () => {
+    const userId = await verifiedUser(world, partnerA);
+    const consentId = await consentFor(partnerA, userId);
+    const client = new pg.Client({ connectionString: partnerA.databaseUrl });
+    await client.connect();
+    try {
+      await client.query("update consents set link_code = null where consent_id = $1", [consentId]);
+    } finally {
+      await client.end();
+    }
+    const share_id = await requestShare(partnerA, consentId);
+    const failed = await shareReaches(partnerA, share_id, "failed");
+    expect(failed.reason).toBe("consent_without_link_code");
+    expect(await inbox.queue.getJob(share_id)).toBeUndefined();
   });
 
   it("a client without its trailing slash would fail: the real client always sends it", () => {

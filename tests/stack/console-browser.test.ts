@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { readJson, type ServiceProcess } from "@share-broker/testing";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { consentFor } from "../support/partner-a-flow.js";
+import { consentFor, linkCodeAt } from "../support/partner-a-flow.js";
 import {
   createWorld,
   eventually,
@@ -105,8 +105,9 @@ describe("the console in a browser", () => {
     });
 
     const shared = await partnerA.call("POST", "/v1/shares", {
-      consent_id: await consentFor(partnerA, userId),
-      recipient_ref: "b-customer-browser",
+      consent_id: await consentFor(partnerA, userId, {
+        link_code: await linkCodeAt(partnerB, "b-customer-browser"),
+      }),
     });
     expect(shared.status).toBe(202);
     const { share_id: shareId } = (await readJson(shared)) as { share_id: string };

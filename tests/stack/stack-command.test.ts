@@ -94,11 +94,12 @@ describe("the stack command, headless", () => {
       /hosted page: http:\/\/127\.0\.0\.1:\d+\/session\/\S+/,
       /\[2\/7\] the user finished the hosted page: Approved/,
       /partner-a received Didit's signed webhook/,
+      /partner-b issued a link code for its customer (demo-customer-\S+) \(link request \S+, until \S+\)/,
       /\[3\/7\] consent recorded: \S+/,
       /\[4\/7\] share accepted: \S+/,
       /\[5\/7\] minted: .*token id [0-9a-f]{16}/,
       /sent: sealed offer on partner-b's inbox queue/,
-      /\[6\/7\] at partner-b: import \S+ is imported; its Didit session \S+ is Approved \(policy dev-1, trust_review true\)/,
+      /\[6\/7\] at partner-b: import \S+ is imported; its Didit session \S+ is Approved for its customer demo-customer-\S+ \(policy dev-1, trust_review true\)/,
       /\[7\/7\] at partner-a: share \S+ is imported; partner-b reported import imported, Didit status Approved/,
       /demo share imported at both sides/,
     ];

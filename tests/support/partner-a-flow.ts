@@ -1,4 +1,10 @@
-import { partnerAAuditPageSchema, type Share, shareSchema } from "@share-broker/contracts";
+import { randomBytes } from "node:crypto";
+import {
+  linkRequestCreatedSchema,
+  partnerAAuditPageSchema,
+  type Share,
+  shareSchema,
+} from "@share-broker/contracts";
 import { expect } from "vitest";
 import { eventually, newUserId, type PartnerProcess, sandboxOf, type World } from "./world.js";
 
@@ -33,6 +39,21 @@ export async function verifiedUser(
   return userId;
 }
 
+/** A link code partner-b issued for its user `userRef` (POST /v1/link-requests), redeemable by partner-a. */
+export async function linkCodeAt(partnerB: PartnerProcess, userRef: string): Promise<string> {
+  const response = await partnerB.call("POST", "/v1/link-requests", {
+    user_ref: userRef,
+    source: "partner-a",
+  });
+  expect(response.status).toBe(201);
+  return linkRequestCreatedSchema.parse(await response.json()).code;
+}
+
+/** A well-formed link code nobody issued: partner-a cannot tell, so tests of partner-a alone use these. */
+export function unissuedLinkCode(): string {
+  return randomBytes(32).toString("base64url");
+}
+
 export async function consentFor(
   partnerA: PartnerProcess,
   userId: string,
@@ -43,6 +64,7 @@ export async function consentFor(
     audience: "partner-b",
     purpose: "onboarding",
     scope: "kyc",
+    link_code: unissuedLinkCode(),
     evidence: { method: "checkbox", text_version: "v1" },
     ...overrides,
   });

@@ -53,6 +53,7 @@ try {
       purpose: "account opening",
       scope: "identity",
       consent_id: "1f4e0d1c-6a5b-4c3d-8e9f-0a1b2c3d4e5f",
+      link_code: "q3Zr8Kx1vN0bT6yW2mLcH9sD4fGjP7aE5uQiV0oXk1M",
       user_pseudonym: "psn_8c1d2e3f",
       token_expires_at: new Date(Date.now() + 900_000).toISOString(),
     },

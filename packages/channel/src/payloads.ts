@@ -28,7 +28,9 @@ export const shareOfferPayloadSchema = z.object({
   purpose: text(512),
   scope: text(512),
   consent_id: text(128),
-  recipient_ref: text(256).nullish(),
+  // The importer's single-use link code for its user, which the user brought to the sharer: the
+  // importer imports only for the user its own link request names. A secret until redeemed.
+  link_code: text(256),
   user_pseudonym: text(256),
   token_expires_at: isoInstant,
   trace: traceContextSchema.optional(),

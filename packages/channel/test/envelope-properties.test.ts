@@ -36,9 +36,9 @@ describe("envelope properties", () => {
           scope: text(100),
           user_pseudonym: text(100),
         }),
-        fc.option(text(100), { nil: undefined }),
-        async (strings, recipientRef) => {
-          const payload = shareOffer({ ...strings, recipient_ref: recipientRef });
+        text(100),
+        async (strings, linkCode) => {
+          const payload = shareOffer({ ...strings, link_code: linkCode });
           const envelope = await sealer.seal({
             to: "partner-b",
             typ: "share-offer",

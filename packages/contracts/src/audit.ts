@@ -32,6 +32,7 @@ export const PARTNER_A_AUDIT_ACTIONS = [
 export type PartnerAAuditAction = (typeof PARTNER_A_AUDIT_ACTIONS)[number];
 
 export const PARTNER_B_AUDIT_ACTIONS = [
+  "link_request.created",
   "import.received",
   "import.replayed",
   "import.imported",

@@ -33,6 +33,8 @@ export const ErrorCode = {
   notInReview: "not_in_review",
   reviewPending: "review_pending",
   importInFlight: "import_in_flight",
+  linkRequestNotFound: "link_request_not_found",
+  unknownSource: "unknown_source",
   // Didit, as both partners relay it (webhooks in, API calls out).
   invalidSignature: "invalid_signature",
   staleWebhook: "stale_webhook",

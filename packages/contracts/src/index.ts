@@ -2,6 +2,7 @@ export * from "./audit.js";
 export * from "./common.js";
 export * from "./erasure.js";
 export * from "./errors.js";
+export * from "./link-requests.js";
 export * from "./partner-a.js";
 export * from "./partner-b.js";
 export * from "./platform.js";

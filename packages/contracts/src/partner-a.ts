@@ -13,6 +13,7 @@ import {
   timestampSchema,
 } from "./common.js";
 import { userErasedSchema } from "./erasure.js";
+import { linkCodeSchema } from "./link-requests.js";
 import { SHARE_STATES } from "./states.js";
 
 /** partner-a, the sharer: verifies its users with Didit and shares them with consent. */
@@ -69,6 +70,9 @@ export const createConsentBody = z
     audience: z.string().min(1).max(64).describe("The partner id the user agreed to share with."),
     purpose: z.enum(PURPOSES),
     scope: z.enum(SCOPES),
+    link_code: linkCodeSchema.describe(
+      "The code the user brings from the audience (its link request): carried in the share offer, never shown again.",
+    ),
     expires_in: z.number().int().min(60).max(MAX_CONSENT_SECONDS).optional().describe("Seconds."),
     evidence: z
       .record(z.string(), z.unknown())
@@ -85,6 +89,7 @@ export const createConsentBody = z
         audience: "partner-b",
         purpose: "onboarding",
         scope: "kyc",
+        link_code: "q3Zr8Kx1vN0bT6yW2mLcH9sD4fGjP7aE5uQiV0oXk1M",
         expires_in: 86_400,
         evidence: { channel: "web", text_version: "2026-11" },
       },
@@ -135,15 +140,9 @@ export const consentSchema = z
 export const createShareBody = z
   .strictObject({
     consent_id: idSchema,
-    recipient_ref: z
-      .string()
-      .min(1)
-      .max(256)
-      .optional()
-      .describe("The recipient's reference, passed through."),
     ttl_seconds: z.number().int().min(60).max(86_400).optional().describe("Lifetime of the share token."),
   })
-  .meta({ examples: [{ consent_id: EXAMPLE_CONSENT, recipient_ref: "applicant-9", ttl_seconds: 900 }] });
+  .meta({ examples: [{ consent_id: EXAMPLE_CONSENT, ttl_seconds: 900 }] });
 
 export const createShareHeaders = z.looseObject({
   "idempotency-key": z
@@ -175,7 +174,6 @@ export const shareSchema = z
     purpose: z.enum(PURPOSES),
     scope: z.enum(SCOPES),
     consent_id: idSchema,
-    recipient_ref: z.string().nullable(),
     reason: z.string().nullable().describe("Why the share ended where it did, when not imported."),
     revoked_at: nullableTimestamp.describe(
       "When the consent's withdrawal or expiry revoked the share at its recipient; null if never.",
@@ -204,7 +202,6 @@ export const shareSchema = z
         purpose: "onboarding",
         scope: "kyc",
         consent_id: EXAMPLE_CONSENT,
-        recipient_ref: "applicant-9",
         reason: null,
         revoked_at: null,
         expires_at: "2026-12-05T10:15:00.000Z",

@@ -13,6 +13,7 @@ import {
   timestampSchema,
 } from "./common.js";
 import { importErasedSchema } from "./erasure.js";
+import { LINK_REQUEST_STATES, linkCodeSchema } from "./link-requests.js";
 import { IMPORT_STATES } from "./states.js";
 
 /** partner-b, the recipient: imports shared verifications under its own policy. */
@@ -24,6 +25,65 @@ const EXAMPLE_IMPORT = "5e4d3c2b-1a09-4876-9543-210fedcba987";
 const EXAMPLE_SHARE = "0b6f3a52-9d1e-4c7a-8e25-3f4a5b6c7d8e";
 const EXAMPLE_WORKFLOW = "8c1e5f4a-2b3d-4c6e-9f70-1a2b3c4d5e6f";
 const EXAMPLE_TIME = "2026-12-05T10:00:01.000Z";
+const EXAMPLE_LINK = "3a9c7e1f-6b2d-4e8a-9c05-7d1e2f3a4b5c";
+const EXAMPLE_CODE = "q3Zr8Kx1vN0bT6yW2mLcH9sD4fGjP7aE5uQiV0oXk1M";
+const partnerIdSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/)
+  .describe("A partner id of the registry.");
+
+// Link requests ---------------------------------------------------------------------------------
+
+export const createLinkRequestBody = z
+  .strictObject({
+    user_ref: z
+      .string()
+      .min(1)
+      .max(256)
+      .describe(
+        "partner-b's own reference of the user; an import redeeming the code gets it as vendor_data.",
+      ),
+    source: partnerIdSchema.optional().describe("Only this sharing partner may redeem the code."),
+  })
+  .meta({ examples: [{ user_ref: "applicant-9", source: "partner-a" }] });
+
+export const linkRequestCreatedSchema = z
+  .object({
+    link_id: idSchema,
+    code: linkCodeSchema.describe("Single use; shown once: partner-b keeps only its hash."),
+    expires_at: timestampSchema,
+  })
+  .meta({
+    id: "LinkRequestCreated",
+    examples: [{ link_id: EXAMPLE_LINK, code: EXAMPLE_CODE, expires_at: "2026-12-05T10:30:00.000Z" }],
+  });
+
+export const linkRequestSchema = z
+  .object({
+    link_id: idSchema,
+    user_ref: z.string(),
+    source: z.string().nullable().describe("The only partner that may redeem it; null: any."),
+    status: z.enum(LINK_REQUEST_STATES),
+    created_at: timestampSchema,
+    expires_at: timestampSchema,
+    used_at: nullableTimestamp,
+    import_id: idSchema.nullable().describe("The import that redeemed the code, once used."),
+  })
+  .meta({
+    id: "LinkRequest",
+    examples: [
+      {
+        link_id: EXAMPLE_LINK,
+        user_ref: "applicant-9",
+        source: "partner-a",
+        status: "used",
+        created_at: "2026-12-05T10:00:00.000Z",
+        expires_at: "2026-12-05T10:30:00.000Z",
+        used_at: EXAMPLE_TIME,
+        import_id: EXAMPLE_IMPORT,
+      },
+    ],
+  });
 
 // Imports ---------------------------------------------------------------------------------------
 
@@ -34,8 +94,15 @@ export const importSchema = z
     source: z.string().describe("The sharing partner's id."),
     status: z.enum(IMPORT_STATES),
     reason: z.string().nullable(),
-    vendor_data: z.string().describe("partner-b's own reference of the imported user."),
-    recipient_ref: z.string().nullable(),
+    vendor_data: z
+      .string()
+      .nullable()
+      .describe(
+        "partner-b's own reference of the imported user: its link request's user_ref; null when refused.",
+      ),
+    link_id: idSchema
+      .nullable()
+      .describe("The link request this import redeemed; null when its code was refused."),
     user_pseudonym: z.string().nullable(),
     purpose: z.string().nullable(),
     scope: z.string().nullable(),
@@ -75,8 +142,8 @@ export const importSchema = z
         source: "partner-a",
         status: "imported",
         reason: null,
-        vendor_data: "partner-a:applicant-9",
-        recipient_ref: "applicant-9",
+        vendor_data: "applicant-9",
+        link_id: EXAMPLE_LINK,
         user_pseudonym: "p_3f9a1c",
         purpose: "onboarding",
         scope: "kyc",
@@ -224,6 +291,20 @@ export const partnerBAuditPageSchema = z
 // Operations ------------------------------------------------------------------------------------
 
 export const partnerB = {
+  createLinkRequest: operation("POST", "/v1/link-requests", {
+    operationId: "createLinkRequest",
+    summary: "Issue a single-use link code for one of partner-b's users",
+    tags: ["link-requests"],
+    body: createLinkRequestBody,
+    response: { 201: linkRequestCreatedSchema, ...clientErrors },
+  }),
+  getLinkRequest: operation("GET", "/v1/link-requests/:id", {
+    operationId: "getLinkRequest",
+    summary: "A link request and whether its code is open, used or expired",
+    tags: ["link-requests"],
+    params: idParamsSchema,
+    response: { 200: linkRequestSchema, ...clientErrors },
+  }),
   listImports: operation("GET", "/v1/imports", {
     operationId: "listImports",
     summary: "Imports, newest first",
@@ -269,6 +350,8 @@ export const partnerB = {
 } as const;
 
 export type Import = z.infer<typeof importSchema>;
+export type LinkRequestCreated = z.infer<typeof linkRequestCreatedSchema>;
+export type LinkRequest = z.infer<typeof linkRequestSchema>;
 export type ImportList = z.infer<typeof importListSchema>;
 export type ImportPolicy = z.infer<typeof importPolicySchema>;
 export type PartnerBAuditPage = z.infer<typeof partnerBAuditPageSchema>;

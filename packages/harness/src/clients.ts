@@ -8,6 +8,8 @@ import {
   importListSchema,
   importPolicySchema,
   importSchema,
+  type LinkRequestCreated,
+  linkRequestCreatedSchema,
   partnerAAuditPageSchema,
   type Share,
   shareSchema,
@@ -175,10 +177,7 @@ export class PartnerAClient {
   }
 
   /** POST /v1/shares without insisting on 202: refusals are what some scenarios expect. */
-  requestShare(body: {
-    consent_id: string;
-    recipient_ref?: string;
-  }): Promise<Answer<ErrorBody & { share_id?: string }>> {
+  requestShare(body: { consent_id: string }): Promise<Answer<ErrorBody & { share_id?: string }>> {
     return this.api.call("POST", "/v1/shares", { body });
   }
 
@@ -200,12 +199,16 @@ export class PartnerAClient {
   }
 }
 
-/** Partner B's public API: imports, reviews, policy, and its Didit webhook. */
+/** Partner B's public API: link requests, imports, reviews, policy, and its Didit webhook. */
 export class PartnerBClient {
   readonly api: ServiceApi;
 
   constructor(config: HarnessConfig) {
     this.api = new ServiceApi("partner-b", config.partnerBUrl, config.partnerBApiKey, "PARTNER_B_API_KEY");
+  }
+
+  createLinkRequest(body: { user_ref: string; source?: string }): Promise<LinkRequestCreated> {
+    return this.api.expectValid(201, "POST", "/v1/link-requests", linkRequestCreatedSchema, { body });
   }
 
   async importsOf(query: { share_id?: string; vendor_data?: string }): Promise<ImportView[]> {

@@ -49,25 +49,42 @@ export async function unfinishedUser(ctx: ScenarioContext): Promise<SharedUser> 
   return { userId, sessionId };
 }
 
-export async function consentFor(ctx: ScenarioContext, userId: string, scope: Scope): Promise<string> {
+/**
+ * partner-b's single-use link code for its user `userRef`, redeemable by partner A only: what the
+ * user brings from partner-b to partner A's consent.
+ */
+export async function linkCodeFor(ctx: ScenarioContext, userRef: string): Promise<string> {
+  ctx.step(`asking partner-b for a link code for its user ${userRef}`);
+  const created = await ctx.b.createLinkRequest({ user_ref: userRef, source: ctx.config.partnerAId });
+  return created.code;
+}
+
+/**
+ * A consent of `userId` to share `scope` with partner B, carrying a link code partner-b issued for
+ * its user `userRef` (or `linkCode` as given): partner B imports for userRef.
+ */
+export async function consentFor(
+  ctx: ScenarioContext,
+  userId: string,
+  scope: Scope,
+  link: { userRef: string } | { linkCode: string } = { userRef: ctx.uniqueId("ref") },
+): Promise<string> {
+  const linkCode = "linkCode" in link ? link.linkCode : await linkCodeFor(ctx, link.userRef);
   ctx.step(`recording ${userId}'s consent to share ${scope} with ${ctx.config.partnerBId}`);
   return ctx.a.createConsent({
     user_id: userId,
     audience: ctx.config.partnerBId,
     purpose: "onboarding",
     scope,
+    link_code: linkCode,
     evidence: { method: "integration-harness", text_version: "v1" },
   });
 }
 
 /** POST /v1/shares that must be accepted (202). */
-export async function acceptedShare(
-  ctx: ScenarioContext,
-  consentId: string,
-  recipientRef: string,
-): Promise<string> {
+export async function acceptedShare(ctx: ScenarioContext, consentId: string): Promise<string> {
   ctx.step(`sharing consent ${consentId}`);
-  const answer = await ctx.a.requestShare({ consent_id: consentId, recipient_ref: recipientRef });
+  const answer = await ctx.a.requestShare({ consent_id: consentId });
   if (answer.status !== 202 || !answer.body.share_id) {
     throw ctx.a.api.unexpected(answer, "POST", "/v1/shares", "expected 202 accepted");
   }
@@ -76,20 +93,36 @@ export async function acceptedShare(
 
 export interface StartedShare extends SharedUser {
   shareId: string;
-  recipientRef: string;
+  /** partner-b's user the consent's link code was issued for: partner B's vendor_data. */
+  userRef: string;
   consentId: string;
 }
 
-/** A verified user, a consent and an accepted share; `recipientRef` becomes partner B's vendor_data. */
+/** A user of partner B and the link code partner-b issued for it, to share to it later. */
+export interface IssuedLink {
+  userRef: string;
+  linkCode: string;
+}
+
+/** A new partner-b user `label-…` and its link code: issue it first when partner-b will be down. */
+export async function issuedLink(ctx: ScenarioContext, label = "ref"): Promise<IssuedLink> {
+  const userRef = ctx.uniqueId(label);
+  return { userRef, linkCode: await linkCodeFor(ctx, userRef) };
+}
+
+/**
+ * A verified user, a link code from partner B (or `link`, issued before), a consent carrying it
+ * and an accepted share.
+ */
 export async function startShare(
   ctx: ScenarioContext,
-  options: { scope: Scope; sessionStatus?: string; label?: string },
+  options: { scope: Scope; sessionStatus?: string; label?: string; link?: IssuedLink },
 ): Promise<StartedShare> {
   const user = await verifiedUser(ctx, options.sessionStatus ?? "Approved");
-  const consentId = await consentFor(ctx, user.userId, options.scope);
-  const recipientRef = ctx.uniqueId(options.label ?? "ref");
-  const shareId = await acceptedShare(ctx, consentId, recipientRef);
-  return { ...user, consentId, shareId, recipientRef };
+  const { userRef, linkCode } = options.link ?? (await issuedLink(ctx, options.label));
+  const consentId = await consentFor(ctx, user.userId, options.scope, { linkCode });
+  const shareId = await acceptedShare(ctx, consentId);
+  return { ...user, consentId, shareId, userRef };
 }
 
 function describeShare(share: ShareView | undefined): string | undefined {

@@ -158,7 +158,7 @@ export async function runLoad(config: HarnessConfig, options: LoadOptions): Prom
       });
     await inPool(total, options.concurrency, async (index) => {
       try {
-        const shareId = await acceptedShare(ctx, consents[index] as string, ctx.uniqueId("load"));
+        const shareId = await acceptedShare(ctx, consents[index] as string);
         const final = await followShare(stack, shareId, deadlineMs);
         if (final) {
           finals.push(final);

@@ -37,7 +37,7 @@ export interface ScenarioContext {
   /** Stops and starts partner-b; present whenever the scenario requires "partner-b-control". */
   readonly partnerB: PartnerBSwitch;
   readonly signal: AbortSignal;
-  /** A value unique to this run and scenario, for user ids and recipient refs. */
+  /** A value unique to this run and scenario, for user ids and partner-b user refs. */
   uniqueId(label: string): string;
   /** Names the current step, for the message when the budget runs out. */
   step(description: string): void;

@@ -32,6 +32,9 @@ const SECRET_KEYS = new Set(
     "private_key",
     "privatekey",
     "envelope",
+    // partner-b's single-use link code: whoever holds it can bind a share to that partner-b user.
+    "link_code",
+    "linkcode",
   ].map((key) => key.toLowerCase()),
 );
 

@@ -11,11 +11,13 @@ describe("logger redaction", () => {
     const out = redactDeep({
       headers: { Authorization: "Bearer abc", "X-Api-Key": "k" },
       job: { data: [{ share_token: "eyJ.x.y" }], nested: { deeper: { webhook_secret: "s", ok: 1 } } },
+      body: { user_id: "u-1", Link_Code: "q3Zr8Kx1vN0bT6yW2mLcH9sD4fGjP7aE5uQiV0oXk1M" },
     }) as any;
     expect(out.headers.Authorization).toBe(REDACTED);
     expect(out.headers["X-Api-Key"]).toBe(REDACTED);
     expect(out.job.data[0].share_token).toBe(REDACTED);
     expect(out.job.nested.deeper).toEqual({ webhook_secret: REDACTED, ok: 1 });
+    expect(out.body).toEqual({ user_id: "u-1", Link_Code: REDACTED });
   });
 
   it("blanks configured secret values wherever they appear in a line", () => {

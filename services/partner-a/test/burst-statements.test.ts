@@ -77,6 +77,7 @@ it("records a batch's mints by primary key while the statistics still say nothin
       tokenId: randomUUID(),
       tokenExpiresAt: new Date(Date.now() + 900_000),
       sessionKind: "user",
+      linkCode: `link-code-${share.shareId}`,
     };
   });
   let recorded = new Set<string>();

@@ -5,6 +5,7 @@ import type { PartnerBContext } from "./context.js";
 import { auditRoutes } from "./routes/audit.js";
 import { diditWebhookRoutes } from "./routes/didit-webhooks.js";
 import { importRoutes } from "./routes/imports.js";
+import { linkRequestRoutes } from "./routes/link-requests.js";
 import { policyRoutes } from "./routes/policies.js";
 
 /** partner-b's HTTP application: the importer's public API (docs/ARCHITECTURE.md#the-flow, steps 5–7). */
@@ -23,9 +24,11 @@ export async function buildPartnerBApp(
     openapi: {
       title: "share-broker partner-b",
       version: "1.0.0",
-      description: "The recipient's API: imports, compliance reviews, the import policy and audit.",
+      description:
+        "The recipient's API: link requests, imports, compliance reviews, the import policy and audit.",
     },
   });
+  await linkRequestRoutes(app, ctx);
   await importRoutes(app, ctx);
   await diditWebhookRoutes(app, ctx);
   await policyRoutes(app, ctx);

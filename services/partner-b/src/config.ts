@@ -1,3 +1,4 @@
+import { MAX_LINK_REQUEST_SECONDS } from "@share-broker/contracts";
 import { baseServiceEnv, env, retentionEnv } from "@share-broker/service-kit";
 import { z } from "zod";
 
@@ -62,6 +63,15 @@ export const partnerBConfigSchema = z.object({
     30,
     "days a sent import result is kept (each import's latest result stays: sequence numbers continue from it)",
   ),
+  LINK_REQUEST_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_LINK_REQUEST_SECONDS)
+    .default(MAX_LINK_REQUEST_SECONDS)
+    .describe(
+      `seconds a link code issued by POST /v1/link-requests stays redeemable (1 to ${MAX_LINK_REQUEST_SECONDS}, default ${MAX_LINK_REQUEST_SECONDS})`,
+    ),
   FAILPOINTS: z
     .string()
     .default("")

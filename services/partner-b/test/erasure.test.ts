@@ -49,8 +49,8 @@ beforeAll(async () => {
       SENT_RESULT_RETENTION_DAYS: "5",
     },
   });
-  a = await PartnerAPlayer.create(world, sandbox, prefix);
   db = new PartnerBDatabase(database.url);
+  a = await PartnerAPlayer.create(world, sandbox, prefix, db);
   api = partnerBApi(partnerB);
   didit = sandbox.client(APP_B.apiKey);
 });
@@ -68,7 +68,7 @@ afterAll(async () => {
 async function importedOffer(
   recipientRef: string,
 ): Promise<{ offer: Offer; importId: string; copy: string }> {
-  const offer = await a.share({ scope: "kyc", recipientRef });
+  const offer = await a.share({ scope: "kyc", userRef: recipientRef });
   const [row] = await eventually(async () => {
     const rows = await db.importsOfShare(offer.shareId);
     return rows[0]?.status === "imported" ? rows : undefined;
@@ -101,7 +101,6 @@ describe("DELETE /v1/imports/{id}", () => {
     expect(row).toMatchObject({
       vendor_data: "",
       user_pseudonym: null,
-      recipient_ref: null,
       consent_id: null,
       claimed_source_session: null,
       shared_from_session: null,
@@ -140,7 +139,7 @@ describe("DELETE /v1/imports/{id}", () => {
     });
     expect(fault.status).toBe(201);
     const recipientRef = `b-ref-${randomUUID()}`;
-    const offer = await a.share({ scope: "kyc", recipientRef });
+    const offer = await a.share({ scope: "kyc", userRef: recipientRef });
     const [inFlight] = await eventually(async () => {
       const rows = await db.importsOfShare(offer.shareId);
       return rows[0]?.status === "importing" ? rows : undefined;

@@ -46,7 +46,7 @@ async function partnerBWorld(env: Record<string, string> = {}) {
   };
   const service = await startPartnerB(options);
   processes.push(service);
-  const player = await PartnerAPlayer.create(world, sandbox, options.queuePrefix);
+  const player = await PartnerAPlayer.create(world, sandbox, options.queuePrefix, db);
   players.push(player);
   return { service, player, db, options };
 }
@@ -95,8 +95,8 @@ async function clearFaults() {
 
 describe("exactly one import per share", () => {
   it("imports once when the same envelope is delivered 20 times concurrently", async () => {
-    const recipientRef = `b-ref-${randomUUID()}`;
-    const offer = await main.player.prepareOffer({ recipientRef });
+    const userRef = `b-ref-${randomUUID()}`;
+    const offer = await main.player.prepareOffer({ userRef });
     await Promise.all(
       Array.from({ length: 20 }, (_, index) =>
         main.player.deliver(offer.envelope, `${offer.shareId}-d${index}`),
@@ -108,7 +108,7 @@ describe("exactly one import per share", () => {
     );
     const received = await results(main.player, offer);
 
-    expect(await diditSessionsOf(recipientRef)).toHaveLength(1);
+    expect(await diditSessionsOf(userRef)).toHaveLength(1);
     const rows = await main.db.importsOfShare(offer.shareId);
     expect(rows).toHaveLength(1);
     expect(rows[0]?.status).toBe("imported");
@@ -125,13 +125,13 @@ describe("exactly one import per share", () => {
 
   it("recovers an import whose worker died after Didit imported: one import, recorded as imported", async () => {
     const crashing = await partnerBWorld({ FAILPOINTS: "after-import-call" });
-    const recipientRef = `b-ref-${randomUUID()}`;
-    const offer = await crashing.player.share({ recipientRef });
+    const userRef = `b-ref-${randomUUID()}`;
+    const offer = await crashing.player.share({ userRef });
     const exit = await crashing.service.exited;
     expect(exit.signal).toBe("SIGKILL");
     expect(crashing.service.stderr.join("\n")).toContain("failpoint after-import-call reached");
     // Didit holds the copy; our database still says "importing".
-    expect(await diditSessionsOf(recipientRef)).toHaveLength(1);
+    expect(await diditSessionsOf(userRef)).toHaveLength(1);
     expect((await crashing.db.importsOfShare(offer.shareId))[0]?.status).toBe("importing");
 
     const restarted = await startPartnerB({ ...crashing.options, env: {} });
@@ -142,10 +142,10 @@ describe("exactly one import per share", () => {
       session_status: "Approved",
       shared_from_session: offer.sessionId,
     });
-    expect(await diditSessionsOf(recipientRef)).toHaveLength(1);
+    expect(await diditSessionsOf(userRef)).toHaveLength(1);
     const rows = await crashing.db.importsOfShare(offer.shareId);
     expect(rows).toHaveLength(1);
-    expect(rows[0]?.didit_session_id).toBe((await diditSessionsOf(recipientRef))[0]?.session_id);
+    expect(rows[0]?.didit_session_id).toBe((await diditSessionsOf(userRef))[0]?.session_id);
     const imported = (await crashing.db.auditOf(offer.shareId)).filter(
       (event) => event.action === "import.imported",
     );
@@ -158,7 +158,7 @@ describe("a revocation racing an import", () => {
   it("deletes the Didit copy a worker made before dying, once the share is revoked", async () => {
     const crashing = await partnerBWorld({ FAILPOINTS: "after-import-call" });
     const recipientRef = `b-ref-${randomUUID()}`;
-    const offer = await crashing.player.share({ recipientRef });
+    const offer = await crashing.player.share({ userRef: recipientRef });
     expect((await crashing.service.exited).signal).toBe("SIGKILL");
     expect(await diditSessionsOf(recipientRef)).toHaveLength(1);
 
@@ -190,11 +190,11 @@ describe("transient Didit failures", () => {
   it("retries after 503s with backoff and imports once", async () => {
     await addFault({ status: 503, times: 2 });
     try {
-      const recipientRef = `b-ref-${randomUUID()}`;
-      const offer = await main.player.share({ recipientRef });
+      const userRef = `b-ref-${randomUUID()}`;
+      const offer = await main.player.share({ userRef });
       const [result] = await results(main.player, offer);
       expect(result?.payload.outcome).toBe("imported");
-      expect(await diditSessionsOf(recipientRef)).toHaveLength(1);
+      expect(await diditSessionsOf(userRef)).toHaveLength(1);
       const audit = await main.db.auditOf(offer.shareId);
       expect(audit.filter((event) => event.action === "import.retry_scheduled")).toHaveLength(2);
       expect(audit.filter((event) => event.action === "import.imported")).toHaveLength(1);
@@ -206,13 +206,13 @@ describe("transient Didit failures", () => {
   it("honours Retry-After on 429 and imports once", async () => {
     await addFault({ status: 429, times: 2, retry_after_seconds: 1 });
     try {
-      const recipientRef = `b-ref-${randomUUID()}`;
+      const userRef = `b-ref-${randomUUID()}`;
       const started = Date.now();
-      const offer = await main.player.share({ recipientRef });
+      const offer = await main.player.share({ userRef });
       const [result] = await results(main.player, offer);
       expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
       expect(result?.payload.outcome).toBe("imported");
-      expect(await diditSessionsOf(recipientRef)).toHaveLength(1);
+      expect(await diditSessionsOf(userRef)).toHaveLength(1);
       const retries = (await main.db.auditOf(offer.shareId)).filter(
         (event) => event.action === "import.retry_scheduled",
       );
@@ -226,14 +226,14 @@ describe("transient Didit failures", () => {
     // The token lives 60 s; Didit asks for an hour's patience.
     await addFault({ status: 429, times: null, retry_after_seconds: 3600 });
     try {
-      const recipientRef = `b-ref-${randomUUID()}`;
-      const offer = await main.player.share({ recipientRef, ttlSeconds: 60 });
+      const userRef = `b-ref-${randomUUID()}`;
+      const offer = await main.player.share({ userRef, ttlSeconds: 60 });
       const [result] = await results(main.player, offer);
       expect(result?.payload).toMatchObject({ outcome: "rejected", reason: "expired_in_transit" });
       const rows = await main.db.importsOfShare(offer.shareId);
       expect(rows).toEqual([expect.objectContaining({ status: "rejected", reason: "expired_in_transit" })]);
       await clearFaults();
-      expect(await diditSessionsOf(recipientRef)).toHaveLength(0);
+      expect(await diditSessionsOf(userRef)).toHaveLength(0);
     } finally {
       await clearFaults();
     }

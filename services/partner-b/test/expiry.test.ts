@@ -44,7 +44,7 @@ beforeAll(async () => {
     // Imports left unfinished are closed one second after their token expired.
     env: { STALE_IMPORT_GRACE_SECONDS: "1", RECONCILE_INTERVAL_MS: "300" },
   };
-  player = await PartnerAPlayer.create(world, sandbox, options.queuePrefix);
+  player = await PartnerAPlayer.create(world, sandbox, options.queuePrefix, db);
 });
 
 afterAll(async () => {
@@ -76,8 +76,8 @@ async function diditSessionsOf(vendorData: string) {
 describe("imports that outlive their token", () => {
   it("finds an import whose delivery Redis lost after Didit imported, once the token has expired", async () => {
     const crashing = await start({ FAILPOINTS: "after-import-call" });
-    const recipientRef = `b-ref-${randomUUID()}`;
-    const offer = await player.share({ recipientRef });
+    const userRef = `b-ref-${randomUUID()}`;
+    const offer = await player.share({ userRef });
     expect((await crashing.exited).signal).toBe("SIGKILL");
     await player.loseInbox();
     // As if the token's 900 s had passed while partner-b was down.
@@ -90,7 +90,7 @@ describe("imports that outlive their token", () => {
     await start();
     const [result] = await results(offer);
     expect(result?.payload).toMatchObject({ outcome: "imported", shared_from_session: offer.sessionId });
-    expect(await diditSessionsOf(recipientRef)).toHaveLength(1);
+    expect(await diditSessionsOf(userRef)).toHaveLength(1);
     const imported = (await db.auditOf(offer.shareId)).filter((event) => event.action === "import.imported");
     expect(imported).toEqual([
       expect.objectContaining({ details: expect.objectContaining({ reconciled: true }) }),
@@ -98,24 +98,24 @@ describe("imports that outlive their token", () => {
   }, 60_000);
 
   it("closes as failed an import no delivery finished before its token expired", async () => {
-    const recipientRef = `b-ref-${randomUUID()}`;
-    const offer = await player.prepareOffer({ recipientRef });
+    const userRef = `b-ref-${randomUUID()}`;
+    const offer = await player.prepareOffer({ userRef });
     // A receipt whose delivery vanished before the import was attempted.
     await db.query(
       `insert into imports (import_id, source_partner, share_id, status, vendor_data, token_hash, token_id,
          token_expires_at, claimed_source_session, user_pseudonym, purpose, scope)
        values ($1, 'partner-a', $2, 'received', $3, 'h', 't', now() - interval '10 seconds', $4, 'u_x', 'p', 'kyc')`,
-      [randomUUID(), offer.shareId, recipientRef, offer.sessionId],
+      [randomUUID(), offer.shareId, userRef, offer.sessionId],
     );
     const [result] = await results(offer);
     expect(result?.payload).toMatchObject({ outcome: "failed", reason: "not_completed_before_token_expiry" });
     expect((await db.importsOfShare(offer.shareId))[0]?.status).toBe("failed");
-    expect(await diditSessionsOf(recipientRef)).toHaveLength(0);
+    expect(await diditSessionsOf(userRef)).toHaveLength(0);
   });
 
   it("rejects a token Didit finds expired (token_expired_or_invalid) without importing", async () => {
-    const recipientRef = `b-ref-${randomUUID()}`;
-    const offer = await player.prepareOffer({ recipientRef, ttlSeconds: 60 });
+    const userRef = `b-ref-${randomUUID()}`;
+    const offer = await player.prepareOffer({ userRef, ttlSeconds: 60 });
     // Didit's clock passes the token's expiry; partner-b's own clock still thinks it valid.
     expect((await sandbox.control("POST", "/clock", { advance_seconds: 120 })).status).toBe(200);
     await player.deliver(offer.envelope, offer.shareId);
@@ -128,6 +128,6 @@ describe("imports that outlive their token", () => {
     expect(
       (await db.auditOf(offer.shareId)).filter((event) => event.action === "import.rejected"),
     ).toHaveLength(1);
-    expect(await diditSessionsOf(recipientRef)).toHaveLength(0);
+    expect(await diditSessionsOf(userRef)).toHaveLength(0);
   });
 });

@@ -12,7 +12,7 @@ import { ImportStore, type Lease, type ReceivedOffer } from "../src/imports/impo
 import { ShareImporter } from "../src/imports/share-importer.js";
 import { ImportPolicy } from "../src/policies/import-policy.js";
 import { inProcessPartnerB, type SentStatement } from "./support/in-process.js";
-import { copyOf, offerOf } from "./support/offers.js";
+import { copyOf, nextLinkCode, offerOf, userRefOf } from "./support/offers.js";
 
 // A first receipt and a success are group-committed: deliveries that reach them together share one
 // statement. These tests run partner-b's importer and store in this process against a real Postgres,
@@ -110,6 +110,7 @@ async function importsOf(shareId: string) {
     lease_owner: string | null;
     didit_session_id: string | null;
     vendor_data: string;
+    link_id: string | null;
   }>("select * from imports where share_id = $1", [shareId]);
 }
 
@@ -181,6 +182,7 @@ function offerClaims(shareId: string): ClaimsOf<"share-offer"> {
       purpose: "onboarding",
       scope: "kyc",
       consent_id: randomUUID(),
+      link_code: nextLinkCode(),
       user_pseudonym: `pseudo-${shareId}`,
       token_expires_at: new Date((now + 900) * 1000).toISOString(),
     },
@@ -286,7 +288,12 @@ describe("a burst of offers through the importer", () => {
       ]);
       expect(audit.every((event) => event.import_id === importId)).toBe(true);
       expect(audit.every((event) => event.user_pseudonym === `pseudo-${shareId}`)).toBe(true);
-      expect(audit[0]?.details).toEqual({ job_id: jobOf(shareId), vendor_data: row?.vendor_data });
+      expect(audit[0]?.details).toEqual({
+        job_id: jobOf(shareId),
+        vendor_data: row?.vendor_data,
+        link_id: row?.link_id,
+      });
+      expect(row?.vendor_data).toMatch(/^ref-/);
       expect(audit[1]?.details).toEqual({
         job_id: jobOf(shareId),
         attempt: 1,
@@ -379,11 +386,7 @@ describe("receipts written together", () => {
     const finished = offerOf();
     const done = await store.receive(finished, "job-done", lease);
     await store.recordImported(done.row, copyOf(finished), {});
-    const offers = [
-      offerOf({ recipientRef: "ref-1" }),
-      offerOf(),
-      offerOf({ shareId: `odd:${randomUUID()}` }),
-    ];
+    const offers = [offerOf(), offerOf(), offerOf({ shareId: `odd:${randomUUID()}` })];
     const [, ...receipts] = await Promise.all([
       store.receive(offerOf(), "job-plug", lease),
       ...offers.map((offer, index) => store.receive(offer, `job-${index}`, lease)),
@@ -407,8 +410,10 @@ describe("receipts written together", () => {
         },
       });
     });
-    expect(receipts[0]?.row.vendorData).toBe("ref-1");
-    expect(receipts[1]?.row.vendorData).toMatch(/^b-user-/);
+    // Each for the user its own link code was issued for.
+    offers.forEach((offer, index) => {
+      expect(receipts[index]?.row.vendorData).toBe(userRefOf(offer));
+    });
     expect(receipts[3]).toMatchObject({
       kind: "finished",
       resent: false,
@@ -420,7 +425,11 @@ describe("receipts written together", () => {
         [
           "import.received",
           "received",
-          { job_id: `job-${index}`, vendor_data: receipts[index]?.row.vendorData },
+          {
+            job_id: `job-${index}`,
+            vendor_data: userRefOf(offer),
+            link_id: receipts[index]?.row.linkId,
+          },
         ],
       ]);
       expect(audit[0]).toMatchObject({ import_id: receipts[index]?.row.importId, token_id: offer.tokenId });

@@ -42,8 +42,8 @@ beforeAll(async () => {
     queuePrefix: prefix,
     port,
   });
-  a = await PartnerAPlayer.create(world, sandbox, prefix);
   db = new PartnerBDatabase(database.url);
+  a = await PartnerAPlayer.create(world, sandbox, prefix, db);
   api = partnerBApi(partnerB);
   didit = sandbox.client(APP_B.apiKey);
 });
@@ -113,8 +113,8 @@ describe("importing shared sessions", () => {
   let approvedImportId: string;
 
   it("imports with trust_review true as Approved and sends the sharer an imported result", async () => {
-    const recipientRef = `b-ref-${randomUUID()}`;
-    approvedOffer = await a.share({ scope: "kyc", recipientRef });
+    const userRef = `b-ref-${randomUUID()}`;
+    approvedOffer = await a.share({ scope: "kyc", userRef });
     const [result] = await results(approvedOffer);
     expect(result?.jobId).toBe(approvedOffer.shareId);
     expect(result?.payload).toMatchObject({
@@ -130,12 +130,12 @@ describe("importing shared sessions", () => {
       share_id: approvedOffer.shareId,
       source: "partner-a",
       status: "imported",
-      vendor_data: recipientRef,
+      vendor_data: userRef,
       scope: "kyc",
       policy: { version: POLICY_VERSION, workflow_id: APP_B.kyc, trust_review: true },
       didit: { status: "Approved", shared_from_session: approvedOffer.sessionId },
     });
-    const sessions = await diditSessionsOf(recipientRef);
+    const sessions = await diditSessionsOf(userRef);
     expect(sessions).toHaveLength(1);
     expect(sessions[0]).toMatchObject({
       session_id: view.didit.session_id,
@@ -201,24 +201,24 @@ describe("importing shared sessions", () => {
   });
 
   it("refuses a token addressed to another application before calling Didit", async () => {
-    const recipientRef = `b-ref-${randomUUID()}`;
-    const offer = await a.share({ forApplicationId: APP_C.id, recipientRef });
-    const { vendorSessions } = await expectRejected(offer, "token_for_another_application", recipientRef);
+    const userRef = `b-ref-${randomUUID()}`;
+    const offer = await a.share({ forApplicationId: APP_C.id, userRef });
+    const { vendorSessions } = await expectRejected(offer, "token_for_another_application", userRef);
     expect(vendorSessions).toHaveLength(0);
   });
 
-  it("refuses a second share of an already imported session, even for the same recipient_ref", async () => {
-    const recipientRef = `b-ref-${randomUUID()}`;
-    const first = await a.share({ recipientRef });
+  it("refuses a second share of an already imported session, even for the same partner-b user", async () => {
+    const userRef = `b-ref-${randomUUID()}`;
+    const first = await a.share({ userRef });
     expect((await results(first))[0]?.payload.outcome).toBe("imported");
-    const second = await a.share({ sessionId: first.sessionId, recipientRef });
-    const { vendorSessions } = await expectRejected(second, "forbidden", recipientRef);
+    const second = await a.share({ sessionId: first.sessionId, userRef });
+    const { vendorSessions } = await expectRejected(second, "forbidden", userRef);
     expect(vendorSessions).toHaveLength(1);
   });
 
   it("dead-letters a tampered envelope and never imports it", async () => {
-    const recipientRef = `b-ref-${randomUUID()}`;
-    const offer = await a.prepareOffer({ recipientRef });
+    const userRef = `b-ref-${randomUUID()}`;
+    const offer = await a.prepareOffer({ userRef });
     const segments = offer.envelope.split(".");
     const ciphertext = segments[3] as string;
     segments[3] = `${ciphertext[0] === "A" ? "B" : "A"}${ciphertext.slice(1)}`;
@@ -229,30 +229,30 @@ describe("importing shared sessions", () => {
     expect(await a.deadLetters()).toContainEqual({ id: offer.shareId, reason: "undecryptable" });
     expect(await db.importsOfShare(offer.shareId)).toHaveLength(0);
     expect(await a.resultsFor(offer.shareId)).toHaveLength(0);
-    expect(await diditSessionsOf(recipientRef)).toHaveLength(0);
+    expect(await diditSessionsOf(userRef)).toHaveLength(0);
   });
 
   it("dead-letters an envelope signed by a key no partner registered", async () => {
-    const recipientRef = `b-ref-${randomUUID()}`;
-    const offer = await a.prepareOffer({ recipientRef });
+    const userRef = `b-ref-${randomUUID()}`;
+    const offer = await a.prepareOffer({ userRef });
     await a.deliver(await a.sealWith(offer, { keys: world.keys.rogueA }), offer.shareId);
     expect(await deadLetterAudit(offer.shareId)).toEqual([
       { outcome: "unknown_sender", source_partner: null },
     ]);
     expect(await db.importsOfShare(offer.shareId)).toHaveLength(0);
-    expect(await diditSessionsOf(recipientRef)).toHaveLength(0);
+    expect(await diditSessionsOf(userRef)).toHaveLength(0);
   });
 
   it("dead-letters an envelope addressed to another partner", async () => {
-    const recipientRef = `b-ref-${randomUUID()}`;
-    const offer = await a.prepareOffer({ recipientRef });
+    const userRef = `b-ref-${randomUUID()}`;
+    const offer = await a.prepareOffer({ userRef });
     const misaddressed = await a.sealWith(offer, { registryFile: world.misaddressFile, to: "partner-c" });
     await a.deliver(misaddressed, offer.shareId);
     expect(await deadLetterAudit(offer.shareId)).toEqual([
       { outcome: "wrong_audience", source_partner: "partner-a" },
     ]);
     expect(await db.importsOfShare(offer.shareId)).toHaveLength(0);
-    expect(await diditSessionsOf(recipientRef)).toHaveLength(0);
+    expect(await diditSessionsOf(userRef)).toHaveLength(0);
   });
 
   it("treats a replayed envelope as a no-op that only sends the same result again", async () => {
@@ -367,7 +367,7 @@ describe("partner-b's API", () => {
 describe("revocations from the sharer", () => {
   it("never imports an offer whose revocation arrived first, and answers revoked each time", async () => {
     const recipientRef = `b-ref-${randomUUID()}`;
-    const offer = await a.prepareOffer({ recipientRef });
+    const offer = await a.prepareOffer({ userRef: recipientRef });
     await a.revoke(offer.shareId);
     const [first] = await results(offer);
     expect(first?.payload).toMatchObject({
@@ -392,7 +392,7 @@ describe("revocations from the sharer", () => {
 
   it("never imports an offer whose revocation is queued right behind it", async () => {
     const recipientRef = `b-ref-${randomUUID()}`;
-    const offer = await a.prepareOffer({ recipientRef });
+    const offer = await a.prepareOffer({ userRef: recipientRef });
     await a.deliver(offer.envelope, offer.shareId);
     await a.revoke(offer.shareId);
     const received = await eventually(async () => {
@@ -407,7 +407,7 @@ describe("revocations from the sharer", () => {
 
   it("keeps an import it already made and records the consent's withdrawal on it", async () => {
     const recipientRef = `b-ref-${randomUUID()}`;
-    const offer = await a.share({ recipientRef });
+    const offer = await a.share({ userRef: recipientRef });
     const [imported] = await results(offer);
     expect(imported?.payload.outcome).toBe("imported");
     await a.revoke(offer.shareId);

@@ -8,7 +8,7 @@ import type { ImportRow } from "../src/imports/import-row.js";
 import type { Lease, ReceivedOffer } from "../src/imports/import-store.js";
 import { resultPayloadOf } from "../src/results/result-outbox.js";
 import { inProcessPartnerB } from "./support/in-process.js";
-import { copyOf, offerOf } from "./support/offers.js";
+import { copyOf, offerOf, userRefOf } from "./support/offers.js";
 
 // The share's common path in partner-b is one statement per step (receipt with its claim, outcome,
 // sent mark), data-modifying CTEs. These tests hold those statements to what the transactions they
@@ -99,7 +99,7 @@ async function importRow(importId: string) {
 
 describe("the common path of a share, one statement per step", () => {
   it("receives, imports and sends a result in one statement each, with the same rows and events", async () => {
-    const offer = offerOf({ recipientRef: `ref-${randomUUID()}` });
+    const offer = offerOf();
     const jobId = `job-${randomUUID()}`;
     let row: ImportRow | undefined;
     const receiving = await b.statements.namedDuring(async () => {
@@ -111,7 +111,7 @@ describe("the common path of a share, one statement per step", () => {
       status: "importing",
       leaseOwner: jobId,
       attempts: 1,
-      vendorData: offer.recipientRef,
+      vendorData: userRefOf(offer),
       userPseudonym: offer.userPseudonym,
       tokenExpiresAt: offer.tokenExpiresAt,
       workflowId: policy.workflowId,
@@ -175,7 +175,11 @@ describe("the common path of a share, one statement per step", () => {
 
     const audit = await auditOf(offer.shareId);
     expect(audit.map((event) => [event.action, event.outcome, event.details])).toEqual([
-      ["import.received", "received", { job_id: jobId, vendor_data: offer.recipientRef }],
+      [
+        "import.received",
+        "received",
+        { job_id: jobId, vendor_data: userRefOf(offer), link_id: row?.linkId ?? "missing" },
+      ],
       ["import.imported", "Approved", expect.anything()],
       [
         "result.sent",
@@ -633,7 +637,7 @@ describe("prepared statements", () => {
     ).rejects.toThrow(/invalid input syntax for type uuid/);
     const withError = offerOf();
     await b.store.recordNotImported(await received(withError), "failed", "other", { error: "boom" });
-    const withoutError = offerOf({ recipientRef: `ref-${randomUUID()}` });
+    const withoutError = offerOf();
     await b.store.recordNotImported(await received(withoutError), "rejected", "forbidden", { code: 1 });
     const restore = b.failSends([withError.shareId]);
     expect(await b.sender.drainOnce()).toBe(2);

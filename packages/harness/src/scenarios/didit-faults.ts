@@ -34,7 +34,7 @@ async function importThroughFaults(
     atB.attempts >= FAILURES + 1,
     `partner-b recorded ${atB.attempts} import attempt(s); expected at least ${FAILURES + 1} (${FAILURES} failed, then success)`,
   );
-  await checkDiditCopies(ctx, share.recipientRef, 1);
+  await checkDiditCopies(ctx, share.userRef, 1);
   return { attempts: atB.attempts, waitedSeconds: seconds(atB.received_at, atB.decided_at) };
 }
 

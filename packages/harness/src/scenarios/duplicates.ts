@@ -20,10 +20,13 @@ export const sameSessionSharedTwice: Scenario = {
     const scope = await scopeWithTrustReview(ctx, true);
     const user = await verifiedUser(ctx);
     const firstRef = ctx.uniqueId("twice-1");
-    const first = await acceptedShare(ctx, await consentFor(ctx, user.userId, scope), firstRef);
+    const first = await acceptedShare(ctx, await consentFor(ctx, user.userId, scope, { userRef: firstRef }));
     await shareReaches(ctx, first, "imported");
     const secondRef = ctx.uniqueId("twice-2");
-    const second = await acceptedShare(ctx, await consentFor(ctx, user.userId, scope), secondRef);
+    const second = await acceptedShare(
+      ctx,
+      await consentFor(ctx, user.userId, scope, { userRef: secondRef }),
+    );
     const rejected = await shareReaches(ctx, second, "rejected");
     checkEqual(rejected.import?.reason, "forbidden", "reason partner-a was given for the second share");
     const atB = await singleImportAtB(ctx, second);
@@ -74,7 +77,7 @@ export const replayedEnvelope: Scenario = {
     checkEqual(after.import_id, before.import_id, "partner-b's import record after the replay");
     checkEqual(after.status, "imported", "partner-b's import status after the replay");
     checkEqual(after.didit?.session_id, before.didit?.session_id, "partner-b's Didit copy after the replay");
-    await checkDiditCopies(ctx, share.recipientRef, 1);
+    await checkDiditCopies(ctx, share.userRef, 1);
     checkEqual(
       (await ctx.a.share(share.shareId)).status,
       "imported",

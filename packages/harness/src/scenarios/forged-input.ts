@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { DeadLetterJobData, ShareOfferPayload } from "@share-broker/channel";
 import { decodeShareTokenClaims, signWebhook } from "@share-broker/didit";
 import type { ErrorBody } from "../clients.js";
-import { checkDiditCopies, finishedImportsAtB, unfinishedUser, verifiedUser } from "../flows.js";
+import { checkDiditCopies, finishedImportsAtB, linkCodeFor, unfinishedUser, verifiedUser } from "../flows.js";
 import {
   check,
   checkEqual,
@@ -28,7 +28,7 @@ function offerPayload(
   ctx: ScenarioContext,
   token: string,
   expiresAt: Date,
-  recipientRef: string,
+  linkCode: string,
 ): ShareOfferPayload {
   return {
     share_token: token,
@@ -36,7 +36,7 @@ function offerPayload(
     purpose: "onboarding",
     scope: "kyc",
     consent_id: randomUUID(),
-    recipient_ref: recipientRef,
+    link_code: linkCode,
     user_pseudonym: `u_${ctx.uniqueId("pseudonym")}`,
     token_expires_at: expiresAt.toISOString(),
   };
@@ -71,14 +71,15 @@ export const tamperedEnvelope: Scenario = {
       ? await mintedToken(ctx, partnerB.diditApplicationId)
       : { token: "eyJhbGciOiJIUzI1NiJ9.e30.c2ln", expiresAt: new Date(Date.now() + 600_000) };
     const shareId = randomUUID();
-    const recipientRef = ctx.uniqueId("tampered");
+    const userRef = ctx.uniqueId("tampered");
+    const linkCode = await linkCodeFor(ctx, userRef);
     ctx.step("sealing an offer as partner A and altering its ciphertext");
     const envelope = await ctx.channel.sealAsPartnerA({
       to: ctx.config.partnerBId,
       typ: "share-offer",
       jti: shareId,
       expiresAt,
-      payload: offerPayload(ctx, token, expiresAt, recipientRef),
+      payload: offerPayload(ctx, token, expiresAt, linkCode),
     });
     const inbox = await ctx.channel.queue(partnerB.inboxQueue);
     await inbox.send(shareId, tamper(envelope));
@@ -100,7 +101,7 @@ export const tamperedEnvelope: Scenario = {
       0,
       "partner-b's import records of the offer",
     );
-    if (genuine) await checkDiditCopies(ctx, recipientRef, 0);
+    if (genuine) await checkDiditCopies(ctx, userRef, 0);
     ctx.note(`dead-lettered: ${reason}${genuine ? " (genuine token inside)" : ""}`);
   },
 };
@@ -123,14 +124,15 @@ export const tokenForAnotherApplication: Scenario = {
     }
     const { token, expiresAt } = await mintedToken(ctx, third);
     const shareId = randomUUID();
-    const recipientRef = ctx.uniqueId("elsewhere");
+    const userRef = ctx.uniqueId("elsewhere");
+    const linkCode = await linkCodeFor(ctx, userRef);
     ctx.step("sealing the offer as partner A and delivering it to partner-b's inbox");
     const envelope = await ctx.channel.sealAsPartnerA({
       to: ctx.config.partnerBId,
       typ: "share-offer",
       jti: shareId,
       expiresAt,
-      payload: offerPayload(ctx, token, expiresAt, recipientRef),
+      payload: offerPayload(ctx, token, expiresAt, linkCode),
     });
     const inbox = await ctx.channel.queue(partnerB.inboxQueue);
     await inbox.send(shareId, envelope);
@@ -139,7 +141,7 @@ export const tokenForAnotherApplication: Scenario = {
     checkEqual(record?.status, "rejected", "partner-b's import status");
     checkEqual(record?.reason, "token_for_another_application", "partner-b's rejection reason");
     check(!record?.didit, "partner-b recorded a Didit session for a token addressed elsewhere");
-    await checkDiditCopies(ctx, recipientRef, 0);
+    await checkDiditCopies(ctx, userRef, 0);
     ctx.note("rejected: token_for_another_application");
   },
 };

@@ -33,11 +33,11 @@ export const happyPathTrust: Scenario = {
     const atB = await singleImportAtB(ctx, share.shareId);
     checkEqual(atB.status, "imported", "partner-b's import status");
     checkEqual(atB.source, ctx.config.partnerAId, "partner-b's recorded source");
-    checkEqual(atB.vendor_data, share.recipientRef, "partner-b's vendor_data (the recipient_ref)");
+    checkEqual(atB.vendor_data, share.userRef, "partner-b's vendor_data (its link request's user_ref)");
     checkEqual(atB.policy?.trust_review, true, "trust_review partner-b applied");
     checkEqual(atB.didit?.status, "Approved", "status of partner-b's Didit copy");
     check(atB.didit?.shared_from_session, "partner-b's Didit copy does not say which session it came from");
-    await checkDiditCopies(ctx, share.recipientRef, 1);
+    await checkDiditCopies(ctx, share.userRef, 1);
     await checkAudit(ctx, share.shareId);
     ctx.note(
       `imported in ${seconds(atA.created_at, atA.updated_at)?.toFixed(1)} s as Approved (scope ${scope})`,
@@ -110,7 +110,7 @@ export const declinedSessionShared: Scenario = {
     checkEqual(atA.import?.session_status, "Declined", "Didit status partner-a was told");
     const atB = await singleImportAtB(ctx, share.shareId);
     checkEqual(atB.didit?.status, "Declined", "status of partner-b's Didit copy");
-    await checkDiditCopies(ctx, share.recipientRef, 1);
+    await checkDiditCopies(ctx, share.userRef, 1);
     ctx.note("imported as Declined");
   },
 };

@@ -4,7 +4,12 @@ import { replayedEnvelope, sameSessionSharedTwice } from "./duplicates.js";
 import { tamperedEnvelope, tokenForAnotherApplication, webhookBadSignature } from "./forged-input.js";
 import { declinedSessionShared, happyPathReview, happyPathTrust } from "./happy-paths.js";
 import { partnerBBacklog, tokenExpiredInTransit } from "./partner-b-outage.js";
-import { consentWithdrawnBeforeDispatch, noConsent, unfinishedSessionRefused } from "./refusals.js";
+import {
+  consentWithdrawnBeforeDispatch,
+  linkCodeReused,
+  noConsent,
+  unfinishedSessionRefused,
+} from "./refusals.js";
 import { replayedResult } from "./replayed-result.js";
 import { revokeBeforeOffer, revokedInTransit } from "./revocations.js";
 
@@ -19,6 +24,7 @@ export const SCENARIOS: readonly Scenario[] = [
   unfinishedSessionRefused,
   noConsent,
   consentWithdrawnBeforeDispatch,
+  linkCodeReused,
   sameSessionSharedTwice,
   webhookBadSignature,
   tamperedEnvelope,

@@ -1,5 +1,6 @@
 import {
   checkDiditCopies,
+  issuedLink,
   scopeWithTrustReview,
   shareReaches,
   singleImportAtB,
@@ -17,11 +18,14 @@ export const partnerBBacklog: Scenario = {
   budgetSeconds: 150,
   async run(ctx) {
     const scope = await scopeWithTrustReview(ctx, true);
+    // The users' link codes come from partner-b, so before it stops.
+    const links = [];
+    for (let i = 0; i < BACKLOG; i += 1) links.push(await issuedLink(ctx, `backlog-${i}`));
     ctx.step("stopping partner-b");
     ctx.defer(() => ctx.partnerB.ensureStarted());
     await ctx.partnerB.stop();
     const shares = [];
-    for (let i = 0; i < BACKLOG; i += 1) shares.push(await startShare(ctx, { scope, label: `backlog-${i}` }));
+    for (const link of links) shares.push(await startShare(ctx, { scope, link }));
     for (const share of shares) await shareReaches(ctx, share.shareId, "sent");
     if (ctx.config.redisUrl) {
       const inbox = await ctx.channel.queue(await ctx.channel.inboxOfPartnerB());
@@ -45,7 +49,7 @@ export const partnerBBacklog: Scenario = {
         "imported",
         `partner-b's import of ${share.shareId}`,
       );
-      await checkDiditCopies(ctx, share.recipientRef, 1);
+      await checkDiditCopies(ctx, share.userRef, 1);
     }
     ctx.note(
       `${BACKLOG} offers waited in the inbox; partner-b ready in ${((ready - starting) / 1000).toFixed(1)} s, all imported once ${drained.toFixed(1)} s later`,
@@ -65,10 +69,11 @@ export const tokenExpiredInTransit: Scenario = {
   movesSandboxClock: true,
   async run(ctx) {
     const scope = await scopeWithTrustReview(ctx, true);
+    const link = await issuedLink(ctx, "expired");
     ctx.step("stopping partner-b");
     ctx.defer(() => ctx.partnerB.ensureStarted());
     await ctx.partnerB.stop();
-    const share = await startShare(ctx, { scope, label: "expired" });
+    const share = await startShare(ctx, { scope, link });
     const sent = await shareReaches(ctx, share.shareId, "sent");
     check(sent.expires_at, `partner-a shows no token expiry for sent share ${share.shareId}`);
 
@@ -89,7 +94,7 @@ export const tokenExpiredInTransit: Scenario = {
     );
     const atB = await singleImportAtB(ctx, share.shareId);
     checkEqual(atB.status, "rejected", "partner-b's import status");
-    await checkDiditCopies(ctx, share.recipientRef, 0);
+    await checkDiditCopies(ctx, share.userRef, 0);
     ctx.note(`rejected: ${reason} (clock moved ${advance} s, then put back)`);
   },
 };

@@ -2,9 +2,12 @@ import { randomUUID } from "node:crypto";
 import type { ErrorBody } from "../clients.js";
 import {
   acceptedShare,
+  checkDiditCopies,
   consentFor,
+  linkCodeFor,
   scopeWithTrustReview,
   shareReaches,
+  singleImportAtB,
   unfinishedUser,
   verifiedUser,
 } from "../flows.js";
@@ -22,18 +25,14 @@ export const unfinishedSessionRefused: Scenario = {
   budgetSeconds: 30,
   async run(ctx) {
     const user = await unfinishedUser(ctx);
-    const consentId = await consentFor(ctx, user.userId, "kyc");
-    const recipientRef = ctx.uniqueId("unfinished");
+    const userRef = ctx.uniqueId("unfinished");
+    const consentId = await consentFor(ctx, user.userId, "kyc", { userRef });
     ctx.step("sharing the unfinished session");
-    const answer = await ctx.a.requestShare({ consent_id: consentId, recipient_ref: recipientRef });
+    const answer = await ctx.a.requestShare({ consent_id: consentId });
     checkEqual(answer.status, 409, "status of POST /v1/shares for an unfinished session");
     checkEqual(codeOf(answer.body), "not_shareable", "error code");
     check(!answer.body.share_id, "a refused share still got a share id");
-    checkEqual(
-      (await ctx.b.importsOf({ vendor_data: recipientRef })).length,
-      0,
-      "partner-b's imports for it",
-    );
+    checkEqual((await ctx.b.importsOf({ vendor_data: userRef })).length, 0, "partner-b's imports for it");
     ctx.note("409 not_shareable");
   },
 };
@@ -45,10 +44,7 @@ export const noConsent: Scenario = {
   budgetSeconds: 15,
   async run(ctx) {
     ctx.step("sharing under a consent id partner-a never issued");
-    const answer = await ctx.a.requestShare({
-      consent_id: randomUUID(),
-      recipient_ref: ctx.uniqueId("noconsent"),
-    });
+    const answer = await ctx.a.requestShare({ consent_id: randomUUID() });
     checkEqual(answer.status, 404, "status of POST /v1/shares without a consent");
     checkEqual(codeOf(answer.body), "consent_not_found", "error code");
     ctx.note("404 consent_not_found");
@@ -71,7 +67,7 @@ export const consentWithdrawnBeforeDispatch: Scenario = {
     ctx.step("making Didit's share (mint) call fail with 503");
     const fault = await ctx.sandbox.addFault({ method: "POST", path: MINT_PATH, status: 503 });
     ctx.defer(() => ctx.sandbox.removeFault(fault.fault_id));
-    const shareId = await acceptedShare(ctx, consentId, ctx.uniqueId("withdrawn"));
+    const shareId = await acceptedShare(ctx, consentId);
     ctx.step("waiting for partner-a's first mint attempt");
     await eventually(async () => ((await ctx.sandbox.fault(fault.fault_id))?.applied ? true : undefined), {
       timeoutMs: 15_000,
@@ -94,10 +90,7 @@ export const consentWithdrawnBeforeDispatch: Scenario = {
     await sleep(3_000, ctx.signal);
     checkEqual((await ctx.a.share(shareId)).status, "cancelled", "share status after the dispatcher's retry");
     checkEqual((await ctx.b.importsOf({ share_id: shareId })).length, 0, "partner-b's imports of the share");
-    const again = await ctx.a.requestShare({
-      consent_id: consentId,
-      recipient_ref: ctx.uniqueId("withdrawn"),
-    });
+    const again = await ctx.a.requestShare({ consent_id: consentId });
     checkEqual(again.status, 409, "status of a new share under the withdrawn consent");
     checkEqual(
       codeOf(again.body),
@@ -105,5 +98,33 @@ export const consentWithdrawnBeforeDispatch: Scenario = {
       "error code of a new share under the withdrawn consent",
     );
     ctx.note("cancelled (consent_withdrawn) before any token was minted; reuse refused");
+  },
+};
+
+export const linkCodeReused: Scenario = {
+  name: "link-code-reused",
+  expectation:
+    "partner-b imports for the user its link code names, once: a second user of partner A consenting with the same code is rejected (link_code_used) and Didit holds one copy",
+  requires: ["sandbox"],
+  budgetSeconds: 60,
+  async run(ctx) {
+    const scope = await scopeWithTrustReview(ctx, true);
+    const userRef = ctx.uniqueId("linked");
+    const linkCode = await linkCodeFor(ctx, userRef);
+    const owner = await verifiedUser(ctx);
+    const first = await acceptedShare(ctx, await consentFor(ctx, owner.userId, scope, { linkCode }));
+    await shareReaches(ctx, first, "imported");
+    checkEqual((await singleImportAtB(ctx, first)).vendor_data, userRef, "partner-b's vendor_data");
+
+    // Another of partner A's users carrying the same code: it would attach them to partner-b's userRef.
+    const other = await verifiedUser(ctx);
+    const second = await acceptedShare(ctx, await consentFor(ctx, other.userId, scope, { linkCode }));
+    const rejected = await shareReaches(ctx, second, "rejected");
+    checkEqual(rejected.import?.reason, "link_code_used", "reason partner-a was given for the second share");
+    const atB = await singleImportAtB(ctx, second);
+    checkEqual(atB.status, "rejected", "partner-b's record of the second share");
+    check(!atB.didit, "partner-b recorded a Didit session for a refused link code");
+    await checkDiditCopies(ctx, userRef, 1);
+    ctx.note("second share rejected: link_code_used");
   },
 };

@@ -1,5 +1,6 @@
 import {
   checkDiditCopies,
+  issuedLink,
   scopeWithTrustReview,
   shareReaches,
   singleImportAtB,
@@ -15,10 +16,12 @@ async function mintsOf(ctx: ScenarioContext, shareId: string): Promise<number> {
 /** Stops partner-b, starts a share, waits until it is sent, and withdraws its consent. */
 async function shareRevokedWhilePartnerBIsDown(ctx: ScenarioContext, label: string) {
   const scope = await scopeWithTrustReview(ctx, true);
+  // The user's link code comes from partner-b, so before it stops.
+  const link = await issuedLink(ctx, label);
   ctx.step("stopping partner-b");
   ctx.defer(() => ctx.partnerB.ensureStarted());
   await ctx.partnerB.stop();
-  const share = await startShare(ctx, { scope, label });
+  const share = await startShare(ctx, { scope, link });
   await shareReaches(ctx, share.shareId, "sent");
   ctx.step(`withdrawing consent ${share.consentId} after its share left partner-a`);
   const withdrawn = await ctx.a.withdrawConsent(share.consentId);
@@ -32,7 +35,7 @@ async function shareRevokedWhilePartnerBIsDown(ctx: ScenarioContext, label: stri
 }
 
 /** Partner-b says revoked, partner-a heard it, Didit holds no copy, and one token was ever minted. */
-async function checkNeverImported(ctx: ScenarioContext, share: { shareId: string; recipientRef: string }) {
+async function checkNeverImported(ctx: ScenarioContext, share: { shareId: string; userRef: string }) {
   const atB = await singleImportAtB(ctx, share.shareId, 60_000);
   checkEqual(atB.status, "revoked", "partner-b's import status");
   checkEqual(atB.didit, null, "partner-b's Didit copy");
@@ -41,7 +44,7 @@ async function checkNeverImported(ctx: ScenarioContext, share: { shareId: string
     { timeoutMs: 30_000, what: "partner-a hearing the revocation taken", signal: ctx.signal },
   );
   checkEqual((await ctx.a.share(share.shareId)).status, "revoked", "share status at partner-a");
-  await checkDiditCopies(ctx, share.recipientRef, 0);
+  await checkDiditCopies(ctx, share.userRef, 0);
   checkEqual(await mintsOf(ctx, share.shareId), 1, "tokens partner-a minted for the share");
 }
 

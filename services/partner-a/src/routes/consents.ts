@@ -37,6 +37,7 @@ export async function consentRoutes(app: FastifyInstance, ctx: PartnerAContext):
             purpose: body.purpose,
             scope: body.scope,
             evidence: body.evidence ?? {},
+            linkCode: body.link_code,
             grantedAt: now,
             expiresAt: new Date(now.getTime() + lifetime * 1000),
           })

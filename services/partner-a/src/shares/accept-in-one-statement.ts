@@ -37,12 +37,11 @@ export async function acceptInOneStatement(
     sql`
     with input as (
       select * from unnest(${param(ids)}::uuid[], ${column((p) => p.input.request.consent_id)}::uuid[],
-                           ${column((p) => p.input.request.recipient_ref ?? null)}::text[],
                            ${column((p) => p.input.request.ttl_seconds ?? p.input.defaultTtlSeconds)}::int[],
                            ${column((p) => p.input.idempotencyKey ?? null)}::text[],
                            ${column((p) => p.requestHash)}::text[], ${column((p) => p.input.requestId)}::text[],
                            ${column((p) => p.input.now)}::timestamptz[])
-        as i(share_id, consent_id, recipient_ref, ttl_seconds, idempotency_key, request_hash, request_id, asked_at)),
+        as i(share_id, consent_id, ttl_seconds, idempotency_key, request_hash, request_id, asked_at)),
     consent as (
       select i.share_id, c.consent_id, c.user_id, c.user_pseudonym, c.audience, c.purpose, c.scope
       from input i join consents c on c.consent_id = i.consent_id
@@ -56,9 +55,9 @@ export async function acceptInOneStatement(
       where latest.status = any(${param([...SHAREABLE_STATUSES])}::text[])),
     share as (
       insert into shares (share_id, consent_id, user_id, user_pseudonym, session_id, audience, purpose, scope,
-                          recipient_ref, ttl_seconds, status, idempotency_key, request_hash)
+                          ttl_seconds, status, idempotency_key, request_hash)
       select i.share_id, c.consent_id, c.user_id, c.user_pseudonym, s.session_id, c.audience, c.purpose, c.scope,
-             i.recipient_ref, i.ttl_seconds, 'accepted', i.idempotency_key, i.request_hash
+             i.ttl_seconds, 'accepted', i.idempotency_key, i.request_hash
       from input i join consent c using (share_id) join session s using (share_id)
       returning ${columnsOf(shares)}),
     accepted as (select share.*, i.request_id from share join input i using (share_id)),

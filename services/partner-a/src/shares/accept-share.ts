@@ -12,7 +12,6 @@ import { acceptInOneStatement, type PendingAccept } from "./accept-in-one-statem
 
 export interface ShareRequest {
   consent_id: string;
-  recipient_ref?: string;
   ttl_seconds?: number;
 }
 
@@ -28,11 +27,8 @@ type ShareRow = typeof shares.$inferSelect;
 
 /** Fingerprint of what was asked, so an Idempotency-Key reused with another body is caught. */
 function requestHash(request: ShareRequest): string {
-  const canonical = JSON.stringify([
-    request.consent_id,
-    request.recipient_ref ?? null,
-    request.ttl_seconds ?? null,
-  ]);
+  // The null stands where a recipient_ref was, so hashes recorded before it went still match.
+  const canonical = JSON.stringify([request.consent_id, null, request.ttl_seconds ?? null]);
   return createHash("sha256").update(canonical).digest("hex");
 }
 
@@ -169,7 +165,6 @@ async function acceptInTransaction(
         audience: consent.audience,
         purpose: consent.purpose,
         scope: consent.scope,
-        recipientRef: input.request.recipient_ref ?? null,
         ttlSeconds: input.request.ttl_seconds ?? input.defaultTtlSeconds,
         status: "accepted",
         idempotencyKey: input.idempotencyKey ?? null,

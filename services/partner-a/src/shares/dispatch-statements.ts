@@ -19,7 +19,7 @@ export interface Claimed {
   shareId: string;
   attempts: number;
   share: ShareRow | undefined;
-  consent: { withdrawnAt: Date | null; expiresAt: Date } | undefined;
+  consent: { withdrawnAt: Date | null; expiresAt: Date; linkCode: string | null } | undefined;
 }
 
 /** A share whose token was minted by this pass, with what its audit events need. */
@@ -30,6 +30,8 @@ export interface MintedShare {
   tokenId: string;
   tokenExpiresAt: Date;
   sessionKind: "user" | "business";
+  /** The consent's link code, for the offer. */
+  linkCode: string;
 }
 
 const shareFromRow = rowMapper(shares);
@@ -58,7 +60,8 @@ export async function claimDue(db: Database, limit: number, leaseSeconds: number
         order by due_at limit ${limit} for update skip locked))
       returning share_id, attempts)
     select claimed.share_id as claimed_share_id, claimed.attempts as claimed_attempts,
-           c.withdrawn_at as consent_withdrawn_at, c.expires_at as consent_expires_at, ${columnsOf(shares, "s")}
+           c.withdrawn_at as consent_withdrawn_at, c.expires_at as consent_expires_at,
+           c.link_code as consent_link_code, ${columnsOf(shares, "s")}
     from claimed
     left join shares s on s.share_id = claimed.share_id
     left join consents c on c.consent_id = s.consent_id`,
@@ -73,6 +76,7 @@ export async function claimDue(db: Database, limit: number, leaseSeconds: number
         : {
             withdrawnAt: row.consent_withdrawn_at === null ? null : asDate(row.consent_withdrawn_at),
             expiresAt: asDate(row.consent_expires_at),
+            linkCode: row.consent_link_code === null ? null : String(row.consent_link_code),
           },
   }));
 }

@@ -128,6 +128,11 @@ export class ShareDispatcher {
       this.wake();
       return undefined;
     }
+    if (!consent.linkCode) {
+      // A consent from before link codes: the audience would refuse the offer, so it never leaves.
+      await this.#finish(share, "failed", "consent_without_link_code");
+      return undefined;
+    }
     const partner = this.deps.registry.find(share.audience);
     if (!partner) {
       await this.#finish(share, "failed", "audience_not_configured");
@@ -164,6 +169,7 @@ export class ShareDispatcher {
         ? new Date(claims.claims.exp * 1000)
         : new Date(now.getTime() + share.ttlSeconds * 1000),
       sessionKind: claims.ok ? claims.claims.session_kind : "user",
+      linkCode: consent.linkCode,
     };
   }
 
@@ -274,7 +280,7 @@ export class ShareDispatcher {
 
   /** Seals the token for the audience and queues it; returns the audit event of the send. */
   async #enqueue(minted: MintedShare, status: "minted" | "sent"): Promise<AuditEntry> {
-    const { share, token, tokenExpiresAt, sessionKind } = minted;
+    const { share, token, tokenExpiresAt, sessionKind, linkCode } = minted;
     const { added } = await this.deps.channel.sendShareOffer({
       audience: share.audience,
       shareId: share.shareId,
@@ -286,7 +292,7 @@ export class ShareDispatcher {
         purpose: share.purpose,
         scope: share.scope,
         consent_id: share.consentId,
-        recipient_ref: share.recipientRef ?? undefined,
+        link_code: linkCode,
         user_pseudonym: this.deps.pseudonyms.forAudience(share.audience, share.userId),
         token_expires_at: tokenExpiresAt.toISOString(),
       },

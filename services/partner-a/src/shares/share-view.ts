@@ -13,7 +13,6 @@ export function shareView(row: ShareRow): Share {
     purpose: row.purpose,
     scope: row.scope,
     consent_id: row.consentId,
-    recipient_ref: row.recipientRef,
     reason: row.reason,
     revoked_at: row.revokedAt ? row.revokedAt.toISOString() : null,
     expires_at: row.tokenExpiresAt ? row.tokenExpiresAt.toISOString() : null,

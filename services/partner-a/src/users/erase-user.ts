@@ -87,14 +87,13 @@ export async function eraseUser(deps: EraseUserDeps, userId: string, requestId: 
       for (const id of await deleteDiditSessions(didit, latecomers, logger)) deleted.add(id);
       const anonymisedConsents = await tx
         .update(consents)
-        .set({ userId: ERASED_USER_ID, evidence: {} })
+        .set({ userId: ERASED_USER_ID, evidence: {}, linkCode: null })
         .where(eq(consents.userId, userId))
         .returning({ consentId: consents.consentId });
-      // recipient_ref names the user at the recipient and an idempotency key is the client's free
-      // text: either may carry the user id.
+      // An idempotency key is the client's free text: it may carry the user id.
       const anonymisedShares = await tx
         .update(shares)
-        .set({ userId: ERASED_USER_ID, recipientRef: null, idempotencyKey: null, updatedAt: sql`now()` })
+        .set({ userId: ERASED_USER_ID, idempotencyKey: null, updatedAt: sql`now()` })
         .where(eq(shares.userId, userId))
         .returning({ shareId: shares.shareId });
       const anonymised = {

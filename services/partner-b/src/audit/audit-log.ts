@@ -65,4 +65,23 @@ export class AuditLog {
              share_id, import_id, token_id, token_expires_at, ${event.details}
       from ${sql.identifier(source)}`;
   }
+
+  /**
+   * recordPerImportRow for a source whose rows each carry their own event (an import may have
+   * several): columns `event_action`, `event_outcome`, `event_details` (jsonb) and `event_order`,
+   * which orders one import's events. One insert, so their sequence follows that order.
+   */
+  recordEachEventRow(source: string): SQL {
+    return sql`insert into audit_events
+        (action, outcome, user_pseudonym, source_partner, purpose, scope, share_id, import_id,
+         token_id, token_expires_at, details)
+      select event_action, event_outcome, user_pseudonym, source_partner, purpose, scope,
+             share_id, import_id, token_id, token_expires_at, event_details
+      from ${sql.identifier(source)} order by import_id, event_order`;
+  }
+
+  /** An action as a SQL value, checked against the contract's list. */
+  static action(action: PartnerBAuditAction): SQL {
+    return sql`${action}::text`;
+  }
 }

@@ -4,7 +4,7 @@ import { AppError, answerError, type Logger } from "@share-broker/service-kit";
 import { and, eq, isNull, notInArray, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { Database } from "../db/database.js";
-import { imports } from "../db/schema/index.js";
+import { imports, linkRequests } from "../db/schema/index.js";
 import { type ImportRow, importAuditContext } from "./import-row.js";
 
 /** What an erased import holds instead of its vendor_data: no request can name it (vendor_data filters are 1+ characters). */
@@ -35,7 +35,7 @@ function answered(row: ImportRow, erasedAt: Date): ImportErased {
  * token's source session, unless another import of ours owns it.
  */
 async function unrecordedCopyOf(db: Database, didit: DiditClient, row: ImportRow): Promise<string | null> {
-  if (!row.claimedSourceSession) return null;
+  if (!row.claimedSourceSession || !row.vendorData) return null;
   const source = row.claimedSourceSession.toLowerCase();
   let page: Awaited<ReturnType<DiditClient["listSessions"]>>;
   try {
@@ -71,7 +71,7 @@ async function deleteCopy(didit: DiditClient, sessionId: string, logger: Logger)
 /**
  * Erases one import (docs/OPERATIONS.md#erasure-request): deletes partner-b's Didit copy first (a
  * Didit failure answers 503/502 and changes nothing here), then in one transaction clears every
- * column that refers to the user (vendor_data, the sharer's pseudonym, recipient_ref, consent id,
+ * column that refers to the user (vendor_data, the sharer's pseudonym, consent id,
  * source session ids), removes vendor_data from the import's audit details and records
  * `import.erased`. The import id, share id, state and policy stay: the sharer's result and a
  * redelivered offer still need them. Erasing again answers the first erasure.
@@ -104,7 +104,6 @@ export async function eraseImport(
         // of the deleted copy still finds its import instead of nothing.
         diditSessionId: copy,
         userPseudonym: null,
-        recipientRef: null,
         consentId: null,
         claimedSourceSession: null,
         sharedFromSession: null,
@@ -129,6 +128,13 @@ export async function eraseImport(
         "import_in_flight",
         "This import was taken by a delivery meanwhile; retry later.",
       );
+    }
+    // The link request the import redeemed names the same user (its user_ref became vendor_data).
+    if (erased.linkId) {
+      await tx
+        .update(linkRequests)
+        .set({ userRef: ERASED_VENDOR_DATA })
+        .where(eq(linkRequests.linkId, erased.linkId));
     }
     // The receipt's audit event named vendor_data; the trigger lets exactly this change through.
     await tx.execute(sql`select set_config('share_broker.audit_erasure', 'on', true)`);

@@ -20,7 +20,7 @@ export async function findImportedCopy(
   db: Database,
   row: ImportRow,
 ): Promise<CopySearch> {
-  if (!row.claimedSourceSession) return { kind: "none" };
+  if (!row.claimedSourceSession || !row.vendorData) return { kind: "none" };
   const source = row.claimedSourceSession.toLowerCase();
   const page = await didit.listSessions({ vendor_data: row.vendorData, limit: 100 });
   const match = page.results.find((session) => session.shared_from_session?.toLowerCase() === source);

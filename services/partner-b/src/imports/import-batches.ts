@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { OPEN_IMPORT_STATES } from "@share-broker/contracts";
+import { LINK_CODE_REFUSALS, OPEN_IMPORT_STATES } from "@share-broker/contracts";
 import { amongIdsInStates, columnsOf, executePrepared, rowMapper } from "@share-broker/service-kit";
 import { param, sql } from "drizzle-orm";
-import type { AuditLog } from "../audit/audit-log.js";
+import { AuditLog } from "../audit/audit-log.js";
 import { channelJobId } from "../channel/job-ids.js";
 import type { Database } from "../db/database.js";
 import { imports } from "../db/schema/index.js";
@@ -45,10 +45,25 @@ const DIDIT_DETAILS = sql`jsonb_build_object(
   'shared_from_session', finished.shared_from_session)`;
 
 /**
- * Inserts each offer's receipt leased to its job (as ImportStore's single receive does) with its
- * "import.received" event. Answers the new row per item, or undefined where the offer was received
- * before, including by an earlier item of this same batch (two deliveries of one share): the row of
+ * Inserts each offer's receipt with its "import.received" event, and redeems its link code in the
+ * same statement. Answers the new row per item, or undefined where the offer was received before,
+ * including by an earlier item of this same batch (two deliveries of one share): the row of
  * (source, share id) is then committed when this returns, so the caller's replay path finds it.
+ *
+ * The link code decides the receipt. An open link request for the code's hash (unexpired, unused,
+ * for this source if it names one) is spent on this import, and the import is inserted leased to
+ * its job (as ImportStore's claim leases a free import) for the link request's user_ref as
+ * vendor_data. Otherwise the import is inserted already rejected with the refusal
+ * (link_code_unknown, _expired or _used), its "import.rejected" event and its result for the sharer,
+ * and nothing is imported. A code restricted to another source is unknown to this one.
+ *
+ * Exactly one receipt spends a code. The redeeming update re-checks `used_at is null` after waiting
+ * for a concurrent redemption of the same code (READ COMMITTED re-evaluates the row), so of two
+ * offers carrying one code the later finds it used. Within a batch an update joins a link request
+ * to one input row only. A receipt of an offer received before redeems nothing (its import exists),
+ * so a redelivery after a redemption is a replay, never refused as reused; and should a receipt lose
+ * the race for its share id after redeeming, the deferred foreign key to imports fails the statement
+ * at commit rather than leave the code spent on an import that does not exist.
  *
  * Rows are inserted in (source, share id) order, so two batches in flight that hold the same shares
  * take their unique-index waits in one order rather than deadlocking; the earliest delivery of a
@@ -61,9 +76,8 @@ export async function receiveNewOffers(
   statementName = "partner-b.imports.receive-batch",
 ): Promise<Array<ImportRow | undefined>> {
   const ids = pending.map(() => randomUUID());
-  // A user id of ours, fixed now, so every retry imports for the same user.
-  const vendorData = pending.map(({ offer }) => offer.recipientRef ?? `b-user-${randomUUID()}`);
   const column = (pick: (item: PendingReceipt, index: number) => unknown) => param(pending.map(pick));
+  const now = new Date();
   const rows = await executePrepared(
     db,
     statementName,
@@ -73,36 +87,69 @@ export async function receiveNewOffers(
           ${column(({ offer }) => offer.sourcePartner)}::text[], ${column(({ offer }) => offer.shareId)}::text[],
           ${column(({ offer }) => offer.userPseudonym)}::text[], ${column(({ offer }) => offer.purpose)}::text[],
           ${column(({ offer }) => offer.scope)}::text[], ${column(({ offer }) => offer.consentId)}::text[],
-          ${column(({ offer }) => offer.recipientRef)}::text[], ${column(({ offer }) => offer.sessionKind)}::text[],
-          ${param(vendorData)}::text[], ${column(({ offer }) => offer.tokenHash)}::text[],
-          ${column(({ offer }) => offer.tokenId)}::text[],
+          ${column(({ offer }) => offer.linkCodeHash)}::text[], ${column(({ offer }) => offer.sessionKind)}::text[],
+          ${column(({ offer }) => offer.tokenHash)}::text[], ${column(({ offer }) => offer.tokenId)}::text[],
           ${column(({ offer }) => offer.tokenExpiresAt.toISOString())}::timestamptz[],
           ${column(({ offer }) => offer.claimedSourceSession)}::text[],
           ${column(({ lease }) => lease.policy?.workflowId ?? null)}::uuid[],
           ${column(({ lease }) => lease.policy?.trustReview ?? null)}::boolean[],
           ${column(({ lease }) => lease.policy?.policyVersion ?? null)}::text[],
           ${column(({ jobId }) => jobId)}::text[], ${column(({ lease }) => lease.seconds)}::double precision[],
-          ${column(({ jobId }, index) => JSON.stringify({ job_id: jobId, vendor_data: vendorData[index] }))}::text[])
-        as i(import_id, ord, source_partner, share_id, user_pseudonym, purpose, scope, consent_id, recipient_ref,
-             session_kind, vendor_data, token_hash, token_id, token_expires_at, claimed_source_session,
-             workflow_id, trust_review, policy_version, lease_owner, lease_seconds, event_details)),
+          ${column(({ offer }) => channelJobId(offer.shareId))}::text[])
+        as i(import_id, ord, source_partner, share_id, user_pseudonym, purpose, scope, consent_id, code_hash,
+             session_kind, token_hash, token_id, token_expires_at, claimed_source_session,
+             workflow_id, trust_review, policy_version, job_id, lease_seconds, job_id_base)),
+    delivered as (
+      select distinct on (source_partner, share_id) * from input order by source_partner, share_id, ord),
+    redeemed as (
+      update link_requests l set used_at = now(), import_id = f.import_id
+      from delivered f
+      where l.code_hash = f.code_hash and l.used_at is null and l.expires_at > now()
+        and (l.source is null or l.source = f.source_partner)
+        and not exists (
+          select 1 from imports m where m.source_partner = f.source_partner and m.share_id = f.share_id)
+      returning f.import_id, l.link_id, l.user_ref),
+    verdict as (
+      select f.*, r.link_id, r.user_ref,
+             case when r.import_id is not null then null
+                  when l.link_id is null or (l.source is not null and l.source <> f.source_partner)
+                    then ${LINK_CODE_REFUSALS.unknown}::text
+                  when l.used_at is null and l.expires_at <= now() then ${LINK_CODE_REFUSALS.expired}::text
+                  -- Used before, or open in this snapshot but redeemed meanwhile by a concurrent receipt.
+                  else ${LINK_CODE_REFUSALS.used}::text end as refusal
+      from delivered f
+      left join redeemed r using (import_id)
+      left join link_requests l on l.code_hash = f.code_hash),
     inserted as (
-      insert into imports (import_id, source_partner, share_id, status, user_pseudonym, purpose, scope,
-        consent_id, recipient_ref, session_kind, vendor_data, token_hash, token_id, token_expires_at,
-        claimed_source_session, workflow_id, trust_review, policy_version, attempts, lease_owner, leased_until)
-      select import_id, source_partner, share_id, 'importing', user_pseudonym, purpose, scope,
-        consent_id, recipient_ref, session_kind, vendor_data, token_hash, token_id, token_expires_at,
-        claimed_source_session, workflow_id, trust_review, policy_version, 1, lease_owner,
-        now() + make_interval(secs => lease_seconds)
-      from input order by source_partner, share_id, ord
+      insert into imports (import_id, source_partner, share_id, status, reason, user_pseudonym, purpose, scope,
+        consent_id, link_id, session_kind, vendor_data, token_hash, token_id, token_expires_at,
+        claimed_source_session, workflow_id, trust_review, policy_version, attempts, lease_owner, leased_until,
+        decided_at)
+      select import_id, source_partner, share_id, case when refusal is null then 'importing' else 'rejected' end,
+        refusal, user_pseudonym, purpose, scope, consent_id, link_id, session_kind, user_ref, token_hash,
+        token_id, token_expires_at, claimed_source_session, workflow_id, trust_review, policy_version,
+        case when refusal is null then 1 else 0 end,
+        case when refusal is null then job_id end,
+        case when refusal is null then now() + make_interval(secs => lease_seconds) end,
+        case when refusal is null then null else ${now.toISOString()}::timestamptz end
+      from verdict order by source_partner, share_id, ord
       on conflict (source_partner, share_id) do nothing
       returning ${columnsOf(imports)}),
-    received as (select inserted.*, i.event_details from inserted join input i using (import_id)),
-    audited as (${audit.recordPerImportRow("received", {
-      action: "import.received",
-      outcome: "received",
-      details: sql`received.event_details::jsonb`,
-    })})
+    received as (select inserted.*, v.job_id, v.job_id_base from inserted join verdict v using (import_id)),
+    -- Its receipt, and for a refused code its rejection after it: one insert, in that order.
+    events as (
+      select received.*, 1 as event_order, ${AuditLog.action("import.received")} as event_action,
+             'received'::text as event_outcome,
+             jsonb_build_object('job_id', received.job_id, 'vendor_data', received.vendor_data,
+               'link_id', received.link_id) as event_details
+      from received
+      union all
+      select received.*, 2, ${AuditLog.action("import.rejected")}, received.reason,
+             jsonb_build_object('job_id', received.job_id, 'attempt', 0)
+      from received where status = 'rejected'),
+    audited as (${audit.recordEachEventRow("events")}),
+    refused as (select * from received where status = 'rejected'),
+    refusal_queued as (${enqueueResultsPerRow("refused", sql`r.job_id_base`, "outcome", now)})
     select ${columnsOf(imports)} from inserted`,
   );
   const byId = new Map(rows.map((row) => [String(row.import_id), importFromRow(row)]));

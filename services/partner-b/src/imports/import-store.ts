@@ -25,7 +25,8 @@ export interface ReceivedOffer {
   purpose: string;
   scope: string;
   consentId: string;
-  recipientRef: string | null;
+  /** SHA-256 of the offer's link code (link-codes.ts): the code itself is never kept. */
+  linkCodeHash: string;
   sessionKind: string;
   tokenHash: string;
   tokenId: string;
@@ -104,8 +105,9 @@ export class ImportStore {
 
   /**
    * Records the receipt of an offer once per (source partner, share id). A first receipt is a single
-   * statement (shared with the receipts that arrive together) that also claims the import for this
-   * delivery. A replay of an offer that already reached an outcome queues its result again, since
+   * statement (shared with the receipts that arrive together) that also redeems the offer's link
+   * code and claims the import for this delivery, or records it rejected with its result when the
+   * code is refused (see receiveNewOffers). A replay of an offer that already reached an outcome queues its result again, since
    * the sharer may have lost it.
    */
   async receive(offer: ReceivedOffer, jobId: string, lease: Lease): Promise<Receipt> {

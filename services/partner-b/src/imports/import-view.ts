@@ -12,7 +12,7 @@ export function importView(row: ImportRow): Import {
     status: row.status,
     reason: row.reason,
     vendor_data: row.vendorData,
-    recipient_ref: row.recipientRef,
+    link_id: row.linkId,
     user_pseudonym: row.userPseudonym,
     purpose: row.purpose,
     scope: row.scope,

@@ -46,7 +46,7 @@ export async function revokeImport(db: Database, audit: AuditLog, revocation: Re
         status: "revoked",
         reason: revocation.reason,
         // Nothing of the user or the token ever reached partner-b for this share.
-        vendorData: "",
+        vendorData: null,
         tokenHash: "",
         tokenId: "",
         tokenExpiresAt: revocation.revokedAt,

@@ -7,6 +7,7 @@ import type {
   InboxRevocations,
   Partner,
 } from "@share-broker/channel";
+import { LINK_CODE_REFUSALS } from "@share-broker/contracts";
 import {
   DiditAuthError,
   type DiditClient,
@@ -30,6 +31,7 @@ import type { InboxJob } from "../channel/inbox-worker.js";
 import { channelJobId } from "../channel/job-ids.js";
 import type { Database } from "../db/database.js";
 import { imports } from "../db/schema/index.js";
+import { linkCodeHash } from "../links/link-codes.js";
 import type { ImportPolicy } from "../policies/import-policy.js";
 import { findImportedCopy } from "./find-imported-copy.js";
 import type { ImportRow } from "./import-row.js";
@@ -65,6 +67,9 @@ type OfferClaims = ClaimsOf<"share-offer">;
 
 /** Why an import is refused; these codes reach the sharer in its import result. */
 export const REJECTION = {
+  linkCodeUnknown: LINK_CODE_REFUSALS.unknown,
+  linkCodeExpired: LINK_CODE_REFUSALS.expired,
+  linkCodeUsed: LINK_CODE_REFUSALS.used,
   tokenInvalid: "token_expired_or_invalid",
   tokenExpired: "token_expired",
   tokenForAnotherApplication: "token_for_another_application",
@@ -121,6 +126,12 @@ export class ShareImporter {
     const decision = this.deps.policy.decide(offer.sourcePartner, offer.scope);
     const lease = { seconds: this.options.leaseSeconds, policy: decision };
     const receipt = await this.deps.store.receive(offer, jobId, lease);
+    if (receipt.kind === "new" && receipt.row.status === "rejected") {
+      // The link code was refused at receipt: recorded rejected with its result, nothing to import.
+      this.deps.wakeResults();
+      log.info({ import_id: receipt.row.importId, reason: receipt.row.reason }, "offer's link code refused");
+      return;
+    }
     if (receipt.kind === "finished") {
       log.info(
         { import_id: receipt.row.importId, resent: receipt.resent },
@@ -227,7 +238,8 @@ export class ShareImporter {
         share_token: shareToken,
         workflow_id: row.workflowId as string,
         trust_review: row.trustReview as boolean,
-        vendor_data: row.vendorData,
+        // Set with the link code's redemption at receipt; only a receipt that redeemed it is importing.
+        vendor_data: row.vendorData as string,
       });
     } catch (error) {
       return this.#onImportError(error, row, jobId, job, token, log);
@@ -425,7 +437,7 @@ function receivedOffer(
     purpose: payload.purpose,
     scope: payload.scope,
     consentId: payload.consent_id,
-    recipientRef: payload.recipient_ref ?? null,
+    linkCodeHash: linkCodeHash(payload.link_code),
     sessionKind: tokenClaims?.session_kind ?? payload.session_kind,
     tokenHash: createHash("sha256").update(shareToken, "utf8").digest("hex"),
     tokenId: shareTokenId(shareToken),

@@ -1,4 +1,6 @@
+import { randomUUID } from "node:crypto";
 import pg from "pg";
+import { linkCodeHash, newLinkCode } from "../../src/links/link-codes.js";
 
 /** Read access to partner-b's database from the test. */
 export class PartnerBDatabase {
@@ -10,6 +12,20 @@ export class PartnerBDatabase {
 
   async query<T extends Record<string, unknown>>(text: string, values: unknown[] = []): Promise<T[]> {
     return (await this.#pool.query<T>(text, values)).rows;
+  }
+
+  /**
+   * Issues a link request for `userRef` as POST /v1/link-requests does, straight in the database
+   * (so offers can be prepared while partner-b is down), and answers its code.
+   */
+  async issueLink(userRef: string, options: { source?: string; expiresInSeconds?: number } = {}) {
+    const code = newLinkCode();
+    await this.query(
+      `insert into link_requests (link_id, user_ref, source, code_hash, expires_at)
+       values ($1, $2, $3, $4, now() + make_interval(secs => $5))`,
+      [randomUUID(), userRef, options.source ?? null, linkCodeHash(code), options.expiresInSeconds ?? 1800],
+    );
+    return code;
   }
 
   async importsOfShare(shareId: string) {

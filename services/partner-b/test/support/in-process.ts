@@ -8,6 +8,7 @@ import type { ResultsChannel } from "../../src/channel/results-channel.js";
 import * as schema from "../../src/db/schema/index.js";
 import { ImportStore } from "../../src/imports/import-store.js";
 import { ResultSender } from "../../src/results/result-sender.js";
+import { seedLinkCodes } from "./offers.js";
 import { MIGRATIONS_FOLDER } from "./processes.js";
 
 /** A statement as sent: its text, and its name when it ran as a named prepared statement. */
@@ -84,6 +85,7 @@ export async function inProcessPartnerB() {
   const audit = new AuditLog();
   const recorded = recordedFallbacks("partner-b", PARTNER_B_BATCHES);
   const store = new ImportStore(db, audit, recorded.fallbacks);
+  await seedLinkCodes((text, values) => reader.query(text, values));
   const sent: SentResult[] = [];
   // While held, sends wait here: a test can act between a sender's claim and its mark.
   let held: { gate: Promise<void>; waiting: number } | undefined;

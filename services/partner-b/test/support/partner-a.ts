@@ -16,6 +16,7 @@ import { decodeShareTokenClaims } from "@share-broker/didit";
 import { testRedisUrl } from "@share-broker/testing";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
+import type { PartnerBDatabase } from "./database.js";
 import type { Sandbox } from "./processes.js";
 import { APP_A, APP_B, type TestWorld } from "./world.js";
 
@@ -30,7 +31,10 @@ export interface Offer {
 
 export interface OfferOptions {
   scope?: string;
-  recipientRef?: string;
+  /** partner-b's user the offer's link code is issued for (a new one by default): the import's vendor_data. */
+  userRef?: string;
+  /** Carry exactly this link code instead of issuing one. */
+  linkCode?: string;
   ttlSeconds?: number;
   forApplicationId?: string;
   /** Share this existing (finished) session again instead of verifying a new user. */
@@ -59,12 +63,19 @@ export class PartnerAPlayer {
     private readonly inbox: ReturnType<typeof createChannelProducer>,
     private readonly results: Queue,
     private readonly world: TestWorld,
+    private readonly links: PartnerBDatabase,
   ) {}
 
   /** Every share token minted, for the "never at rest, never logged" checks. */
   readonly tokens: string[] = [];
 
-  static async create(world: TestWorld, sandbox: Sandbox, prefix: string): Promise<PartnerAPlayer> {
+  /** `links` is partner-b's database, where the player has partner-b issue link codes for its users. */
+  static async create(
+    world: TestWorld,
+    sandbox: Sandbox,
+    prefix: string,
+    links: PartnerBDatabase,
+  ): Promise<PartnerAPlayer> {
     const registry = await loadPartnerRegistry(world.partnersFile);
     const keys = world.keys.a;
     const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
@@ -80,6 +91,7 @@ export class PartnerAPlayer {
       createChannelProducer({ connection: redis, queueName: b.inboxQueue, prefix }),
       new Queue(a.resultsQueue, { connection: redis, prefix }),
       world,
+      links,
     );
   }
 
@@ -113,7 +125,8 @@ export class PartnerAPlayer {
       purpose: "account_opening",
       scope: options.scope ?? "kyc",
       consent_id: randomUUID(),
-      recipient_ref: options.recipientRef,
+      link_code:
+        options.linkCode ?? (await this.links.issueLink(options.userRef ?? `b-user-${randomUUID()}`)),
       user_pseudonym: `u_test_${shareId.slice(0, 8)}`,
       token_expires_at: expiresAt.toISOString(),
     };

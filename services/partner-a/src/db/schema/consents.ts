@@ -14,6 +14,10 @@ export const consents = pgTable(
     purpose: text("purpose").$type<Purpose>().notNull(),
     scope: text("scope").$type<Scope>().notNull(),
     evidence: jsonb("evidence").notNull().default({}),
+    // The audience's single-use link code the user brought (its link request for the user), carried
+    // in the share offer. partner-a cannot check it; it is never answered, audited or logged. Null
+    // on consents granted before codes were required: their shares fail at dispatch.
+    linkCode: text("link_code"),
     grantedAt: timestamp("granted_at", { withTimezone: true }).notNull().defaultNow(),
     expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
     withdrawnAt: timestamp("withdrawn_at", { withTimezone: true }),

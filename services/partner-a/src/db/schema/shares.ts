@@ -19,7 +19,6 @@ export const shares = pgTable(
     audience: text("audience").notNull(),
     purpose: text("purpose").$type<Purpose>().notNull(),
     scope: text("scope").$type<Scope>().notNull(),
-    recipientRef: text("recipient_ref"),
     ttlSeconds: integer("ttl_seconds").notNull(),
     status: text("status").$type<ShareState>().notNull(),
     reason: text("reason"),

@@ -34,10 +34,11 @@ export const imports = pgTable(
     purpose: text("purpose"),
     scope: text("scope"),
     consentId: text("consent_id"),
-    recipientRef: text("recipient_ref"),
     sessionKind: text("session_kind"),
-    // recipient_ref, or a new B user id chosen at receipt, so every retry imports for the same user.
-    vendorData: text("vendor_data").notNull(),
+    // The link request the offer's code redeemed (link_requests), and its user_ref: partner-b's own
+    // user, fixed at receipt so every retry imports for the same user. Both null when the code was refused.
+    linkId: uuid("link_id"),
+    vendorData: text("vendor_data"),
     tokenHash: text("token_hash").notNull(),
     tokenId: text("token_id").notNull(),
     tokenExpiresAt: timestamp("token_expires_at", { withTimezone: true }).notNull(),
