@@ -26,7 +26,17 @@ describe("the scenario catalogue", () => {
     const names = SCENARIOS.map((s) => s.name);
     expect(new Set(names).size).toBe(names.length);
     for (const name of names) expect(name).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
-    expect(names).toHaveLength(16);
+    // Issue 14's scenarios among them: revocation in transit and first, wrong or reused codes, replays.
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "revoked-in-transit",
+        "revoke-before-offer",
+        "wrong-link-code",
+        "link-code-reused",
+        "replayed-result",
+      ]),
+    );
+    expect(names).toHaveLength(20);
     const firstMover = SCENARIOS.findIndex((s) => s.movesSandboxClock);
     expect(SCENARIOS.slice(firstMover).every((s) => s.movesSandboxClock)).toBe(true);
   });

@@ -9,6 +9,7 @@ import {
   linkCodeReused,
   noConsent,
   unfinishedSessionRefused,
+  wrongLinkCode,
 } from "./refusals.js";
 import { replayedResult } from "./replayed-result.js";
 import { revokeBeforeOffer, revokedInTransit } from "./revocations.js";
@@ -25,6 +26,7 @@ export const SCENARIOS: readonly Scenario[] = [
   noConsent,
   consentWithdrawnBeforeDispatch,
   linkCodeReused,
+  wrongLinkCode,
   sameSessionSharedTwice,
   webhookBadSignature,
   tamperedEnvelope,

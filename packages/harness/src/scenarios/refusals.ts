@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import type { ErrorBody } from "../clients.js";
 import {
   acceptedShare,
@@ -126,5 +126,26 @@ export const linkCodeReused: Scenario = {
     check(!atB.didit, "partner-b recorded a Didit session for a refused link code");
     await checkDiditCopies(ctx, userRef, 1);
     ctx.note("second share rejected: link_code_used");
+  },
+};
+
+export const wrongLinkCode: Scenario = {
+  name: "wrong-link-code",
+  expectation:
+    "a consent carrying a link code partner-b never issued gets its share rejected (link_code_unknown): partner-b imports nothing and Didit holds no copy",
+  requires: ["sandbox"],
+  budgetSeconds: 60,
+  async run(ctx) {
+    const scope = await scopeWithTrustReview(ctx, true);
+    const user = await verifiedUser(ctx);
+    // Well-formed, as a user mistyping or inventing one would bring it, but never issued.
+    const linkCode = randomBytes(32).toString("base64url");
+    const shareId = await acceptedShare(ctx, await consentFor(ctx, user.userId, scope, { linkCode }));
+    const rejected = await shareReaches(ctx, shareId, "rejected");
+    checkEqual(rejected.import?.reason, "link_code_unknown", "reason partner-a was given");
+    const atB = await singleImportAtB(ctx, shareId);
+    checkEqual(atB.status, "rejected", "partner-b's record of the share");
+    check(!atB.didit, "partner-b recorded a Didit session for a link code it never issued");
+    ctx.note("rejected: link_code_unknown, nothing imported");
   },
 };
