@@ -63,6 +63,10 @@ export const partnerBConfigSchema = z.object({
     30,
     "days a sent import result is kept (each import's latest result stays: sequence numbers continue from it)",
   ),
+  LINK_REQUEST_RETENTION_DAYS: env.positiveInt(
+    30,
+    "days a link request is kept after it expires (used or not): its user_ref names a user",
+  ),
   LINK_REQUEST_TTL_SECONDS: z.coerce
     .number()
     .int()

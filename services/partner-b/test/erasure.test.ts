@@ -47,6 +47,7 @@ beforeAll(async () => {
       RETENTION_BATCH_SIZE: "2",
       WEBHOOK_EVENT_RETENTION_DAYS: "10",
       SENT_RESULT_RETENTION_DAYS: "5",
+      LINK_REQUEST_RETENTION_DAYS: "3",
     },
   });
   db = new PartnerBDatabase(database.url);
@@ -257,5 +258,25 @@ describe("retention at partner-b", () => {
     expect(left.events.map((row) => row.event_id)).toEqual([youngEvent]);
     expect(left.results.map((row) => row.job_id)).toEqual(["x-2", "y"]);
     expect(partnerB.output()).toMatch(/"rule":"result_outbox","deleted":2/);
+  });
+
+  it("deletes link requests some days past their expiry, used or not, and none younger", async () => {
+    const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
+    const [old, oldUsed, young] = [randomUUID(), randomUUID(), randomUUID()];
+    await db.query(
+      `insert into link_requests (link_id, user_ref, code_hash, created_at, expires_at, used_at)
+       values ($1, 'old-user', $4, $6, $6, null), ($2, 'old-used-user', $5, $6, $6, $6),
+              ($3, 'young-user', $7, $8, $8, null)`,
+      [old, oldUsed, young, `h-${old}`, `h-${oldUsed}`, daysAgo(4), `h-${young}`, daysAgo(2)],
+    );
+    const left = await eventually(async () => {
+      const rows = await db.query<{ link_id: string }>(
+        "select link_id from link_requests where link_id = any($1)",
+        [[old, oldUsed, young]],
+      );
+      return rows.length === 1 ? rows : undefined;
+    }, "retention of old link requests");
+    expect(left.map((row) => row.link_id)).toEqual([young]);
+    expect(partnerB.output()).toMatch(/"rule":"link_requests","deleted":2/);
   });
 });

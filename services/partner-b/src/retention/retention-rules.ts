@@ -21,5 +21,12 @@ export function partnerBRetentionRules(config: PartnerBConfig): RetentionRule[] 
       where:
         "sent_at is not null and exists (select 1 from result_outbox later where later.import_id = result_outbox.import_id and later.seq > result_outbox.seq)",
     },
+    // Link requests past their expiry (used or not): the import keeps the user_ref as vendor_data.
+    {
+      name: "link_requests",
+      table: "link_requests",
+      ageColumn: "expires_at",
+      days: config.LINK_REQUEST_RETENTION_DAYS,
+    },
   ];
 }

@@ -1,4 +1,4 @@
-import { pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { index, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 /**
  * Link requests: a single-use code partner-b issued for one of its users (user_ref), which an
@@ -26,5 +26,7 @@ export const linkRequests = pgTable(
   (table) => [
     uniqueIndex("link_requests_code_hash_idx").on(table.codeHash),
     uniqueIndex("link_requests_import_idx").on(table.importId),
+    // Retention deletes link requests some days after they expire (LINK_REQUEST_RETENTION_DAYS).
+    index("link_requests_expires_idx").on(table.expiresAt),
   ],
 );
