@@ -94,7 +94,11 @@ async function expectRejected(offer: Offer, reason: string, vendorData: string) 
   expect(audit.filter((event) => event.action === "import.rejected")).toEqual([
     expect.objectContaining({ outcome: reason }),
   ]);
-  expect(audit.map((event) => event.action)).toContain("result.sent");
+  // The sender audits result.sent once the job is on the sharer's queue, so it may trail the result.
+  await eventually(async () => {
+    const actions = (await db.auditOf(offer.shareId)).map((event) => event.action);
+    return actions.includes("result.sent") ? true : undefined;
+  }, `result.sent audited for ${offer.shareId}`);
   return { result, vendorSessions: await diditSessionsOf(vendorData) };
 }
 
