@@ -23,6 +23,9 @@ afterAll(async () => {
   await sandbox?.stop();
 });
 
+/** The shipped defaults (docs/OPERATIONS.md); the world raises the webhook one for flow tests. */
+const LIMITS = { webhook: 60, auth: 20 };
+
 const startPartner = (name: PartnerName, options: Parameters<typeof startWorldPartner>[2] = {}) =>
   startWorldPartner(world, name, options);
 
@@ -31,23 +34,33 @@ describe.each(partners)("%s as a real process", (name) => {
   const apiKey = API_KEYS[name];
 
   beforeAll(async () => {
-    service = await startPartner(name);
+    service = await startPartner(name, {
+      env: {
+        WEBHOOK_RATE_LIMIT_PER_MINUTE: String(LIMITS.webhook),
+        AUTH_FAILURE_LIMIT_PER_MINUTE: String(LIMITS.auth),
+      },
+    });
   });
   afterAll(async () => {
     await service?.stop();
   });
 
-  it("answers /healthz 200 and /readyz 200 with Postgres and Redis ok", async () => {
+  it("answers /healthz and a bare /readyz on its port, and the checks on the ops port", async () => {
     expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${service.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await readJson(ready)).toEqual({ status: "ready", checks: { postgres: "ok", redis: "ok" } });
+    expect(await readJson(ready)).toEqual({ status: "ready" });
+    const detailed = await fetch(`${service.opsUrl}/readyz`);
+    expect(detailed.status).toBe(200);
+    expect(await readJson(detailed)).toEqual({ status: "ready", checks: { postgres: "ok", redis: "ok" } });
   });
 
-  it("answers /metrics without a key", async () => {
-    const metrics = await fetch(`${service.url}/metrics`);
+  it("answers /metrics without a key on the ops port only", async () => {
+    const metrics = await fetch(`${service.opsUrl}/metrics`);
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toContain(`service="${name}"`);
+    const onPublicPort = await fetch(`${service.url}/metrics`, { headers: { authorization: `Bearer ${apiKey}` } });
+    expect(onPublicPort.status).toBe(404);
   });
 
   it("answers 401 unauthenticated without or with a wrong API key, and echoes the request id", async () => {
@@ -62,6 +75,45 @@ describe.each(partners)("%s as a real process", (name) => {
     const right = await fetch(`${service.url}/v1/anything`, {
       headers: { authorization: `Bearer ${apiKey}` },
     });
+    expect(right.status).toBe(404);
+  });
+
+  it("refuses a webhook body over 256 KiB with 413 payload_too_large", async () => {
+    const response = await fetch(`${service.url}/v1/webhooks/didit`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ padding: "x".repeat(300 * 1024) }),
+    });
+    expect(response.status).toBe(413);
+    expect((await readJson(response)).error.code).toBe("payload_too_large");
+  });
+
+  it("limits one client's junk Bearer tokens per address: 429 rate_limited, never a 5xx, the real key still served", async () => {
+    const protectedPath = name === "partner-a" ? "/v1/shares" : "/v1/imports";
+    for (const path of ["/v1/webhooks/didit", protectedPath]) {
+      const statuses: number[] = [];
+      for (let attempt = 0; attempt < 100; attempt += 1) {
+        const response = await fetch(`${service.url}${path}`, {
+          method: "POST",
+          headers: { authorization: `Bearer junk-${path}-${attempt}`, "content-type": "application/json" },
+          body: "{}",
+        });
+        statuses.push(response.status);
+        if (response.status === 429) {
+          expect(response.headers.get("retry-after")).toMatch(/^\d+$/);
+          expect((await readJson(response)).error.code).toBe("rate_limited");
+        } else {
+          await response.arrayBuffer();
+        }
+      }
+      expect(statuses.filter((status) => status >= 500), path).toEqual([]);
+      // Earlier tests spent part of the address's budget; once limited, it stays limited.
+      const firstLimited = statuses.indexOf(429);
+      expect(firstLimited, path).toBeGreaterThan(0);
+      expect(firstLimited, path).toBeLessThanOrEqual(path === protectedPath ? LIMITS.auth : LIMITS.webhook);
+      expect(statuses.slice(firstLimited).every((status) => status === 429), path).toBe(true);
+    }
+    const right = await fetch(`${service.url}/v1/anything`, { headers: { authorization: `Bearer ${apiKey}` } });
     expect(right.status).toBe(404);
   });
 
@@ -96,7 +148,10 @@ describe.each(partners)("%s misconfigured or cut off", (name) => {
       waitFor: "/healthz",
     });
     try {
-      const response = await fetch(`${service.url}/readyz`);
+      const publicAnswer = await fetch(`${service.url}/readyz`);
+      expect(publicAnswer.status).toBe(503);
+      expect(await publicAnswer.text()).toBe('{"status":"unavailable"}');
+      const response = await fetch(`${service.opsUrl}/readyz`);
       expect(response.status).toBe(503);
       const body = await readJson(response);
       expect(body.status).toBe("not_ready");
@@ -112,7 +167,10 @@ describe.each(partners)("%s misconfigured or cut off", (name) => {
       waitFor: "/healthz",
     });
     try {
-      const response = await fetch(`${service.url}/readyz`);
+      const publicAnswer = await fetch(`${service.url}/readyz`);
+      expect(publicAnswer.status).toBe(503);
+      expect(await publicAnswer.text()).toBe('{"status":"unavailable"}');
+      const response = await fetch(`${service.opsUrl}/readyz`);
       expect(response.status).toBe(503);
       expect((await readJson(response)).checks.postgres).toMatch(/ECONNREFUSED|connect/);
     } finally {
