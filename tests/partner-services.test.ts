@@ -59,7 +59,9 @@ describe.each(partners)("%s as a real process", (name) => {
     const metrics = await fetch(`${service.opsUrl}/metrics`);
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toContain(`service="${name}"`);
-    const onPublicPort = await fetch(`${service.url}/metrics`, { headers: { authorization: `Bearer ${apiKey}` } });
+    const onPublicPort = await fetch(`${service.url}/metrics`, {
+      headers: { authorization: `Bearer ${apiKey}` },
+    });
     expect(onPublicPort.status).toBe(404);
   });
 
@@ -106,14 +108,22 @@ describe.each(partners)("%s as a real process", (name) => {
           await response.arrayBuffer();
         }
       }
-      expect(statuses.filter((status) => status >= 500), path).toEqual([]);
+      expect(
+        statuses.filter((status) => status >= 500),
+        path,
+      ).toEqual([]);
       // Earlier tests spent part of the address's budget; once limited, it stays limited.
       const firstLimited = statuses.indexOf(429);
       expect(firstLimited, path).toBeGreaterThan(0);
       expect(firstLimited, path).toBeLessThanOrEqual(path === protectedPath ? LIMITS.auth : LIMITS.webhook);
-      expect(statuses.slice(firstLimited).every((status) => status === 429), path).toBe(true);
+      expect(
+        statuses.slice(firstLimited).every((status) => status === 429),
+        path,
+      ).toBe(true);
     }
-    const right = await fetch(`${service.url}/v1/anything`, { headers: { authorization: `Bearer ${apiKey}` } });
+    const right = await fetch(`${service.url}/v1/anything`, {
+      headers: { authorization: `Bearer ${apiKey}` },
+    });
     expect(right.status).toBe(404);
   });
 

@@ -147,7 +147,9 @@ export function rateLimitEnv() {
     RATE_LIMIT_STORE: z
       .enum(["redis", "memory"])
       .default("redis")
-      .describe("where rate-limit counters live: redis (shared by replicas, via REDIS_URL) or memory (per process)"),
+      .describe(
+        "where rate-limit counters live: redis (shared by replicas, via REDIS_URL) or memory (per process)",
+      ),
   };
 }
 

@@ -3,6 +3,7 @@ import type { Registry } from "prom-client";
 import { handleError } from "./errors.js";
 import { installHealthRoutes, type ReadinessCheck } from "./health.js";
 import { installMetricsRoute } from "./metrics.js";
+import { installZodRoutes } from "./zod-routes.js";
 
 export interface OpsAppOptions {
   logger: FastifyBaseLogger;
@@ -16,7 +17,9 @@ export interface OpsAppOptions {
  * on the internal network. Nothing here is exposed on the public port, so it needs no API key.
  */
 export function createOpsApp(options: OpsAppOptions): FastifyInstance {
-  const ops = Fastify({ loggerInstance: options.logger.child({ port: "ops" }), disableRequestLogging: true });
+  // Its routes log at warn only (probes and scrapes are frequent).
+  const ops = Fastify({ loggerInstance: options.logger.child({ port: "ops" }) });
+  installZodRoutes(ops);
   ops.setErrorHandler(handleError);
   installHealthRoutes(ops, options.readiness, options.isShuttingDown, true);
   installMetricsRoute(ops, options.metricsRegistry);
