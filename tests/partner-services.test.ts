@@ -1,4 +1,4 @@
-import { readJson, type ServiceProcess } from "@share-broker/testing";
+import { freePort, readJson, type ServiceProcess, uniqueQueuePrefix } from "@share-broker/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ALL_SECRETS,
@@ -134,6 +134,32 @@ describe.each(partners)("%s as a real process", (name) => {
     expect(output).toContain("shutdown complete");
     for (const secret of [...ALL_SECRETS, "not-the-key-123456"]) {
       expect(output).not.toContain(secret);
+    }
+  });
+});
+
+describe("partner-a replicas", () => {
+  it("share one failed-authentication budget per address through Redis", async () => {
+    // Their own key prefix: the processes above spent this address's budget under the world's.
+    const env = { QUEUE_PREFIX: `{${uniqueQueuePrefix()}}`, AUTH_FAILURE_LIMIT_PER_MINUTE: "10" };
+    const first = await startPartner("partner-a", { env: { ...env, PORT: String(await freePort()) } });
+    const second = await startPartner("partner-a", { env: { ...env, PORT: String(await freePort()) } });
+    try {
+      const statusesOf = async (replica: ServiceProcess) => {
+        const statuses: number[] = [];
+        for (let attempt = 0; attempt < 6; attempt += 1) {
+          const response = await fetch(`${replica.url}/v1/shares`, {
+            headers: { authorization: `Bearer junk-replica-${attempt}` },
+          });
+          await response.arrayBuffer();
+          statuses.push(response.status);
+        }
+        return statuses;
+      };
+      expect(await statusesOf(first)).toEqual([401, 401, 401, 401, 401, 401]);
+      expect(await statusesOf(second)).toEqual([401, 401, 401, 401, 429, 429]);
+    } finally {
+      await Promise.all([first.stop(), second.stop()]);
     }
   });
 });
