@@ -17,7 +17,7 @@ export interface OpsAppOptions {
  * on the internal network. Nothing here is exposed on the public port, so it needs no API key.
  */
 export function createOpsApp(options: OpsAppOptions): FastifyInstance {
-  // Its routes log at warn only (probes and scrapes are frequent).
+  // Its routes log at warn only: probes and scrapes come every few seconds.
   const ops = Fastify({ loggerInstance: options.logger.child({ port: "ops" }) });
   installZodRoutes(ops);
   ops.setErrorHandler(handleError);
