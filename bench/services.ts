@@ -113,6 +113,8 @@ export const BENCH_SETTINGS = {
   SANDBOX_RATE_LIMITS: "create=100000000,decision=100000000,read=100000000,write=100000000",
   // The partners' own API limit (6000/min per key) would cap the offered load at 100 shares/s.
   RATE_LIMIT_PER_MINUTE: "100000000",
+  // Every webhook comes from the sandbox's one address; the per-address limit (60/min) would refuse most.
+  WEBHOOK_RATE_LIMIT_PER_MINUTE: "100000000",
   // Webhooks that fail during user creation are retried within seconds, not minutes.
   SANDBOX_WEBHOOK_RETRY_DELAYS_MS: "500,2000,5000",
 } as const;
@@ -166,6 +168,7 @@ function serviceEnv(world: BenchWorld, name: ServiceName): Record<string, string
     NODE_OPTIONS: PARTNER_NODE_OPTIONS,
     API_KEYS: API_KEYS[name],
     RATE_LIMIT_PER_MINUTE: BENCH_SETTINGS.RATE_LIMIT_PER_MINUTE,
+    WEBHOOK_RATE_LIMIT_PER_MINUTE: BENCH_SETTINGS.WEBHOOK_RATE_LIMIT_PER_MINUTE,
     DATABASE_URL: name === "partner-a" ? world.databases.a : world.databases.b,
     REDIS_URL,
     QUEUE_PREFIX: world.prefix,

@@ -43,7 +43,7 @@ afterAll(async () => {
 });
 
 async function fallbacksCounted(batch: string): Promise<number | undefined> {
-  const response = await fetch(`${partnerA.url}/metrics`);
+  const response = await fetch(`${partnerA.opsUrl}/metrics`);
   expect(response.status).toBe(200);
   return metricValue(await response.text(), METRIC, { batch, service: "partner-a" });
 }

@@ -233,7 +233,7 @@ describe("partner-a survives crashes and Redis loss", () => {
       // The second delivery of B's result is a replay (same sequence), C's a result from the wrong
       // partner: each refused, and counted on /metrics by reason.
       await eventually(async () => {
-        const metrics = await (await fetch(`${partnerA.url}/metrics`)).text();
+        const metrics = await (await fetch(`${partnerA.opsUrl}/metrics`)).text();
         const refused = (reason: string) =>
           metricValue(metrics, "share_broker_results_refused_total", { reason, service: "partner-a" });
         return refused("replayed") === 1 && refused("wrong_source") === 1 ? true : undefined;

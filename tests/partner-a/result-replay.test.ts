@@ -55,7 +55,7 @@ afterAll(async () => {
 });
 
 async function refusedCount(): Promise<number | undefined> {
-  const response = await fetch(`${partnerA.url}/metrics`);
+  const response = await fetch(`${partnerA.opsUrl}/metrics`);
   expect(response.status).toBe(200);
   return metricValue(await response.text(), METRIC, { reason: "replayed", service: "partner-a" });
 }

@@ -19,7 +19,7 @@ const PINNED_MAJOR = PINNED.split(".")[0];
 
 /** The `nodejs_version_info` sample every service's /metrics carries (prom-client's defaults). */
 async function nodeVersionOf(service: ServiceProcess): Promise<{ version: string; major: string }> {
-  const response = await fetch(`${service.url}/metrics`);
+  const response = await fetch(`${service.opsUrl}/metrics`);
   expect(response.status).toBe(200);
   const line = (await response.text()).split("\n").find((row) => row.startsWith("nodejs_version_info{"));
   const version = /version="(v[^"]+)"/.exec(line ?? "")?.[1];

@@ -22,7 +22,6 @@ const operationsOf = { "partner-a": partnerA, "partner-b": partnerB } as const;
 const platformRoutes = [
   ["get", "/healthz"],
   ["get", "/readyz"],
-  ["get", "/metrics"],
   ["get", "/openapi.json"],
   ["post", "/v1/webhooks/didit"],
 ] as const;

@@ -197,6 +197,8 @@ export async function startWorldPartner(
       POLICIES_FILE: world.policiesFile,
       DISPATCH_POLL_MS: "100",
       RECONCILE_INTERVAL_MS: "200",
+      // Every webhook of a world comes from the sandbox's one address, faster than Didit's would.
+      WEBHOOK_RATE_LIMIT_PER_MINUTE: "6000",
       ...options.env,
     },
   });

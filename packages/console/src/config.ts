@@ -16,6 +16,7 @@ const flag = (what: string) =>
  */
 export const consoleConfigSchema = z.object({
   PORT: env.port(3000),
+  OPS_PORT: env.opsPort(),
   HOST: env.host(),
   LOG_LEVEL: env.logLevel(),
   SHUTDOWN_TIMEOUT_MS: env.positiveInt(5_000, "milliseconds graceful shutdown may take"),

@@ -30,6 +30,7 @@ await runService({
   logger,
   host: config.HOST,
   port: config.PORT,
+  opsPort: config.OPS_PORT,
   shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   closers: [{ name: "partner-apis", close: () => Promise.all([partners.a.close(), partners.b.close()]) }],
 });

@@ -4,6 +4,12 @@ import { z } from "zod";
 
 export const healthSchema = z.object({ status: z.literal("ok") }).meta({ examples: [{ status: "ok" }] });
 
+/** What the public port says of readiness: no dependency names or error text for strangers. */
+export const publicReadinessSchema = z
+  .object({ status: z.enum(["ready", "unavailable"]) })
+  .meta({ id: "PublicReadiness", examples: [{ status: "ready" }, { status: "unavailable" }] });
+
+/** The ops port's readiness: each dependency and why it is not ready. */
 export const readinessSchema = z
   .object({
     status: z.enum(["ready", "not_ready"]),

@@ -1,13 +1,14 @@
-import { createHash } from "node:crypto";
-import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
 import { ApiKeyVerifier, bearerToken, requireApiKey } from "./auth.js";
 import { AppError, ErrorCode, handleError } from "./errors.js";
 import { installHealthRoutes, type ReadinessCheck } from "./health.js";
 import type { Logger } from "./logger.js";
-import { createMetricsRegistry, installMetrics } from "./metrics.js";
+import { createMetricsRegistry, instrumentRequests } from "./metrics.js";
 import { installOpenApi, type OpenApiInfo } from "./openapi.js";
+import { createOpsApp } from "./ops.js";
+import { installRateLimits, principalKey } from "./rate-limits.js";
 import { REQUEST_ID_HEADER, requestIdFor } from "./request-id.js";
 import { installZodRoutes } from "./zod-routes.js";
 
@@ -20,6 +21,8 @@ declare module "fastify" {
     /** Set when graceful shutdown begins; readiness answers 503 from then on. */
     shuttingDown: boolean;
     metricsRegistry: Registry;
+    /** The ops port's app (/healthz, detailed /readyz, /metrics); runService listens on it, closing the app closes it. */
+    opsApp: FastifyInstance;
   }
 }
 
@@ -29,8 +32,14 @@ export interface AppOptions {
   /** Bearer keys accepted on every non-public route. */
   apiKeys: readonly string[];
   readiness?: Record<string, ReadinessCheck>;
-  /** Requests per minute per API key (or client address when unauthenticated). */
+  /** Requests per minute per verified API key (or client address on public routes). */
   rateLimitPerMinute?: number;
+  /** Failed authentications per minute per client address before it gets 429 instead of 401. */
+  authFailuresPerMinute?: number;
+  /** Shares the limiter's counters between replicas; without it each process counts alone. */
+  rateLimitRedis?: Redis;
+  /** Prefix of the limiter's Redis keys (the services' queue prefix, which their Redis ACL allows). */
+  rateLimitKeyPrefix?: string;
   bodyLimitBytes?: number;
   /** Custom check for routes that use another credential (the sandbox's x-api-key routes). */
   authenticate?: "bearer" | "none";
@@ -38,12 +47,6 @@ export interface AppOptions {
   openapi?: OpenApiInfo;
   /** From createMetricsRegistry, when the service counts into it before the app exists; else the app makes its own. */
   metricsRegistry?: Registry;
-}
-
-function rateLimitKey(request: { headers: Record<string, unknown>; ip: string }): string {
-  const token = bearerToken(request as never);
-  // Keys are hashed so the limiter's memory never holds a credential.
-  return token ? `key:${createHash("sha256").update(token).digest("hex").slice(0, 32)}` : `ip:${request.ip}`;
 }
 
 /**
@@ -78,29 +81,28 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     if (app.shuttingDown) reply.header("connection", "close");
   });
 
+  const countFailedAuth = await installRateLimits(app, {
+    perMinute: options.rateLimitPerMinute ?? 6000,
+    authFailuresPerMinute: options.authFailuresPerMinute ?? 20,
+    redis: options.rateLimitRedis,
+    namespace: `${options.rateLimitKeyPrefix ?? ""}rate-limit:${options.service}:`,
+  });
+
   const verifier = new ApiKeyVerifier(options.apiKeys);
   if ((options.authenticate ?? "bearer") === "bearer") {
+    // App-level, so it runs before each route's limiter hook: that one then counts the request
+    // under the verified key. A refused key never reaches it and is counted per address here.
     app.addHook("onRequest", async (request) => {
       if (request.routeOptions.config?.public) return;
-      requireApiKey(verifier, request);
+      try {
+        requireApiKey(verifier, request);
+      } catch (error) {
+        await countFailedAuth(request);
+        throw error;
+      }
+      request.rateLimitPrincipal = principalKey(bearerToken(request) as string);
     });
   }
-
-  await app.register(rateLimit, {
-    global: true,
-    max: options.rateLimitPerMinute ?? 6000,
-    timeWindow: 60_000,
-    keyGenerator: rateLimitKey,
-    errorResponseBuilder: (_request, context) =>
-      new AppError(
-        429,
-        ErrorCode.rateLimited,
-        `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s.`,
-        {
-          headers: { "retry-after": String(Math.ceil(context.ttl / 1000)) },
-        },
-      ),
-  });
 
   // Before any route: the document is collected as routes are added.
   if (options.openapi) await installOpenApi(app, options.openapi);
@@ -114,9 +116,17 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     );
   });
 
-  installHealthRoutes(app, options.readiness ?? {}, () => app.shuttingDown);
+  const readiness = options.readiness ?? {};
+  const isShuttingDown = () => app.shuttingDown;
+  installHealthRoutes(app, readiness, isShuttingDown, false);
   const metricsRegistry = options.metricsRegistry ?? createMetricsRegistry(options.service);
-  installMetrics(app, metricsRegistry);
+  instrumentRequests(app, metricsRegistry);
   app.decorate("metricsRegistry", metricsRegistry);
+  const opsApp = createOpsApp({ logger: loggerInstance, readiness, isShuttingDown, metricsRegistry });
+  app.decorate("opsApp", opsApp);
+  // Closed after the public app, so readiness keeps answering 503 while requests drain.
+  app.addHook("onClose", async () => {
+    await opsApp.close();
+  });
   return app;
 }

@@ -68,6 +68,15 @@ export function loadConfigOrExit<S extends z.ZodObject>(
 export const env = {
   port: (fallback: number) =>
     z.coerce.number().int().min(0).max(65535).default(fallback).describe("a TCP port number from 0 to 65535"),
+  /** Optional: runService defaults it to PORT + 1000. */
+  opsPort: () =>
+    z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .optional()
+      .describe("the ops port (/healthz, detailed /readyz, /metrics), from 0 to 65535"),
   host: () => z.string().default("127.0.0.1").describe("a host name or IP address to listen on"),
   logLevel: () =>
     z
@@ -128,13 +137,37 @@ export function retentionEnv() {
   };
 }
 
+/** The partners' rate-limit variables beyond RATE_LIMIT_PER_MINUTE (docs/OPERATIONS.md#configuration). */
+export function rateLimitEnv() {
+  return {
+    WEBHOOK_RATE_LIMIT_PER_MINUTE: env.positiveInt(
+      60,
+      "webhook requests per minute per client address; more get 429",
+    ),
+    RATE_LIMIT_STORE: z
+      .enum(["redis", "memory"])
+      .default("redis")
+      .describe(
+        "where rate-limit counters live: redis (shared by replicas, via REDIS_URL) or memory (per process)",
+      ),
+  };
+}
+
 export function baseServiceEnv(defaultPort: number) {
   return {
     PORT: env.port(defaultPort),
+    OPS_PORT: env.opsPort(),
     HOST: env.host(),
     LOG_LEVEL: env.logLevel(),
     API_KEYS: env.apiKeys(),
-    RATE_LIMIT_PER_MINUTE: env.positiveInt(6000, "requests per minute allowed per API key or client address"),
+    RATE_LIMIT_PER_MINUTE: env.positiveInt(
+      6000,
+      "requests per minute allowed per verified API key, or per client address on public routes",
+    ),
+    AUTH_FAILURE_LIMIT_PER_MINUTE: env.positiveInt(
+      20,
+      "requests with a missing or wrong API key per minute per client address; more get 429",
+    ),
     SHUTDOWN_TIMEOUT_MS: env.positiveInt(
       10_000,
       "milliseconds graceful shutdown may take before the process exits",

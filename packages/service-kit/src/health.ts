@@ -1,4 +1,4 @@
-import { healthSchema, readinessSchema } from "@share-broker/contracts";
+import { healthSchema, publicReadinessSchema, readinessSchema } from "@share-broker/contracts";
 import type { FastifyInstance } from "fastify";
 
 /** A readiness check resolves when its dependency answers and rejects with the reason otherwise. */
@@ -21,10 +21,28 @@ async function runCheck(check: ReadinessCheck): Promise<string> {
   }
 }
 
+/** Runs every check; "ok" or the reason per dependency, plus shutdown once it has begun. */
+async function readinessReport(
+  checks: Record<string, ReadinessCheck>,
+  isShuttingDown: () => boolean,
+): Promise<{ ready: boolean; report: Record<string, string> }> {
+  const names = Object.keys(checks);
+  const results = await Promise.all(names.map((name) => runCheck(checks[name] as ReadinessCheck)));
+  const report = Object.fromEntries(names.map((name, index) => [name, results[index] as string]));
+  if (isShuttingDown()) report.shutdown = "in progress";
+  return { ready: Object.values(report).every((result) => result === "ok"), report };
+}
+
+/**
+ * /healthz and /readyz. `detailed` (the ops port) names each dependency and why it is not ready;
+ * the public port only says ready or unavailable, so error text (hosts, driver messages) stays
+ * inside.
+ */
 export function installHealthRoutes(
   app: FastifyInstance,
   checks: Record<string, ReadinessCheck>,
   isShuttingDown: () => boolean,
+  detailed: boolean,
 ): void {
   const routeOptions = { config: { public: true, rateLimit: false }, logLevel: "warn" } as const;
   app.get(
@@ -35,24 +53,39 @@ export function installHealthRoutes(
     },
     async () => ({ status: "ok" as const }),
   );
+  if (detailed) {
+    app.get(
+      "/readyz",
+      {
+        ...routeOptions,
+        schema: {
+          summary: "Readiness: every dependency answers (ops port)",
+          tags: ["health"],
+          security: [],
+          response: { 200: readinessSchema, 503: readinessSchema },
+        },
+      },
+      async (_request, reply) => {
+        const { ready, report } = await readinessReport(checks, isShuttingDown);
+        return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", checks: report });
+      },
+    );
+    return;
+  }
   app.get(
     "/readyz",
     {
       ...routeOptions,
       schema: {
-        summary: "Readiness: every dependency answers",
+        summary: "Readiness: every dependency answers (details on the ops port)",
         tags: ["health"],
         security: [],
-        response: { 200: readinessSchema, 503: readinessSchema },
+        response: { 200: publicReadinessSchema, 503: publicReadinessSchema },
       },
     },
     async (_request, reply) => {
-      const names = Object.keys(checks);
-      const results = await Promise.all(names.map((name) => runCheck(checks[name] as ReadinessCheck)));
-      const report = Object.fromEntries(names.map((name, index) => [name, results[index] as string]));
-      if (isShuttingDown()) report.shutdown = "in progress";
-      const ready = Object.values(report).every((result) => result === "ok");
-      return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", checks: report });
+      const { ready } = await readinessReport(checks, isShuttingDown);
+      return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "unavailable" });
     },
   );
 }

@@ -9,7 +9,15 @@ export {
 } from "./batch-fallbacks.js";
 export { amongIdsInStates } from "./batch-lookup.js";
 export { type Clock, systemClock } from "./clock.js";
-export { baseServiceEnv, ConfigError, env, loadConfig, loadConfigOrExit, retentionEnv } from "./config.js";
+export {
+  baseServiceEnv,
+  ConfigError,
+  env,
+  loadConfig,
+  loadConfigOrExit,
+  rateLimitEnv,
+  retentionEnv,
+} from "./config.js";
 export {
   createDrizzle,
   createPgPool,
@@ -45,7 +53,11 @@ export {
 export { createLabelledCounter, createMetricsRegistry, type LabelledCounter } from "./metrics.js";
 export { DOCS_PATH, OPENAPI_PATH, type OpenApiInfo } from "./openapi.js";
 export { executePrepared } from "./prepared-statements.js";
-export { type RawBodyRouteOptions, registerRawBodyRoute } from "./raw-body-route.js";
+export {
+  type RawBodyRouteOptions,
+  registerRawBodyRoute,
+  WEBHOOK_BODY_LIMIT_BYTES,
+} from "./raw-body-route.js";
 export { columnsOf, rowMapper } from "./raw-rows.js";
 export { createRedis, type RedisProfile, redisReadiness } from "./redis.js";
 export { REQUEST_ID_HEADER } from "./request-id.js";

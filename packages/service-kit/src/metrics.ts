@@ -39,8 +39,8 @@ export function createLabelledCounter<Value extends string>(
   return { inc: (value) => counter.inc({ [options.label]: value }) };
 }
 
-/** Request durations into `registry`, which GET /metrics serves. */
-export function installMetrics(app: FastifyInstance, registry: Registry): void {
+/** Request durations of `app` into `registry`, which the ops port's GET /metrics serves. */
+export function instrumentRequests(app: FastifyInstance, registry: Registry): void {
   const duration = new Histogram({
     name: "http_request_duration_seconds",
     help: "HTTP request duration by route and status",
@@ -59,6 +59,10 @@ export function installMetrics(app: FastifyInstance, registry: Registry): void {
       reply.elapsedTime / 1000,
     );
   });
+}
+
+/** GET /metrics: `registry` in Prometheus text format. */
+export function installMetricsRoute(app: FastifyInstance, registry: Registry): void {
   app.get(
     "/metrics",
     { config: { public: true, rateLimit: false }, logLevel: "warn" },

@@ -1,5 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
+/** Didit's webhook bodies are a few KiB; a quarter MiB leaves room and bounds the work per request. */
+export const WEBHOOK_BODY_LIMIT_BYTES = 256 * 1024;
+
 export interface RawBodyRouteOptions {
   url: string;
   /** Response schemas, as for any route: nothing undeclared leaks. */
@@ -7,6 +10,10 @@ export interface RawBodyRouteOptions {
   /** What the OpenAPI document says of the route. */
   summary: string;
   tags: readonly string[];
+  /** Largest body accepted; bigger ones get 413 payload_too_large before any of it is processed. */
+  bodyLimitBytes: number;
+  /** Requests per minute per client address, on top of (and counted apart from) the app's limit. */
+  rateLimitPerMinute: number;
   handler: (rawBody: Buffer, request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 }
 
@@ -27,7 +34,17 @@ export async function registerRawBodyRoute(
     scope.post(
       options.url,
       {
-        config: { public: true },
+        bodyLimit: options.bodyLimitBytes,
+        // Public and costly (canonicalisation and two HMACs per body), so limited per address on
+        // its own, before the body is read.
+        config: {
+          public: true,
+          rateLimit: {
+            max: options.rateLimitPerMinute,
+            timeWindow: 60_000,
+            keyGenerator: (request: FastifyRequest) => `ip:${request.ip}`,
+          },
+        },
         // Authenticated by its signature, not by a Bearer key.
         schema: { summary: options.summary, tags: options.tags, security: [], response: options.response },
       },

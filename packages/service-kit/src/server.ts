@@ -7,6 +7,8 @@ export interface RunOptions {
   logger: Logger;
   host: string;
   port: number;
+  /** The ops port (/healthz, detailed /readyz, /metrics); unset: port + 1000, or any free port when port is 0. */
+  opsPort?: number;
   closers: Closer[];
   shutdownTimeoutMs: number;
 }
@@ -22,11 +24,17 @@ export async function runService(options: RunOptions): Promise<void> {
   process.on("unhandledRejection", (reason) => {
     options.logger.error({ err: reason }, "unhandled promise rejection");
   });
-  try {
-    await options.app.listen({ host: options.host, port: options.port });
-  } catch (error) {
-    options.logger.fatal({ err: error }, `cannot listen on ${options.host}:${options.port}`);
-    options.logger.flush();
-    process.exit(1);
+  const opsPort = options.opsPort ?? (options.port === 0 ? 0 : options.port + 1000);
+  for (const [app, port] of [
+    [options.app, options.port],
+    [options.app.opsApp, opsPort],
+  ] as const) {
+    try {
+      await app.listen({ host: options.host, port });
+    } catch (error) {
+      options.logger.fatal({ err: error }, `cannot listen on ${options.host}:${port}`);
+      options.logger.flush();
+      process.exit(1);
+    }
   }
 }

@@ -61,7 +61,10 @@ describe("a service built on service-kit, as a real process", () => {
     expect(await readJson(health)).toEqual({ status: "ok" });
     const ready = await fetch(`${kit.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await readJson(ready)).toEqual({ status: "ready", checks: { postgres: "ok", redis: "ok" } });
+    expect(await readJson(ready)).toEqual({ status: "ready" });
+    const detailed = await fetch(`${kit.opsUrl}/readyz`);
+    expect(detailed.status).toBe(200);
+    expect(await readJson(detailed)).toEqual({ status: "ready", checks: { postgres: "ok", redis: "ok" } });
   });
 
   it("rejects a request without an API key with 401 unauthenticated", async () => {
@@ -152,8 +155,9 @@ describe("a service built on service-kit, as a real process", () => {
 
   it("exposes Prometheus metrics with an HTTP duration histogram by route and status", async () => {
     await fetch(`${kit.url}/nowhere`, { headers: auth });
-    const response = await fetch(`${kit.url}/metrics`);
+    const response = await fetch(`${kit.opsUrl}/metrics`);
     expect(response.status).toBe(200);
+    expect((await fetch(`${kit.url}/metrics`, { headers: auth })).status).toBe(404);
     const text = await response.text();
     expect(text).toContain("process_cpu_seconds_total");
     expect(text).toMatch(/http_request_duration_seconds_bucket\{[^}]*route="\/echo"[^}]*status_code="413"/);
@@ -195,11 +199,14 @@ describe("service-kit processes under failure", () => {
     expect(kit.stdout.join("")).not.toContain("listening");
   });
 
-  it("answers /readyz 503 naming Redis when Redis is unreachable", async () => {
+  it("answers /readyz 503 naming Redis on the ops port, and without details on the public one", async () => {
     const kit = await startKit({ REDIS_URL: "redis://127.0.0.1:1" }, "/healthz");
     try {
-      await untilCheckOk(kit.url, "postgres");
-      const response = await fetch(`${kit.url}/readyz`);
+      await untilCheckOk(kit.opsUrl, "postgres");
+      const publicAnswer = await fetch(`${kit.url}/readyz`);
+      expect(publicAnswer.status).toBe(503);
+      expect(await readJson(publicAnswer)).toEqual({ status: "unavailable" });
+      const response = await fetch(`${kit.opsUrl}/readyz`);
       expect(response.status).toBe(503);
       const body = await readJson(response);
       expect(body.status).toBe("not_ready");
@@ -213,8 +220,8 @@ describe("service-kit processes under failure", () => {
   it("answers /readyz 503 naming Postgres when Postgres is unreachable", async () => {
     const kit = await startKit({ DATABASE_URL: "postgres://postgres@127.0.0.1:1/none" }, "/healthz");
     try {
-      await untilCheckOk(kit.url, "redis");
-      const response = await fetch(`${kit.url}/readyz`);
+      await untilCheckOk(kit.opsUrl, "redis");
+      const response = await fetch(`${kit.opsUrl}/readyz`);
       expect(response.status).toBe(503);
       const body = await readJson(response);
       expect(body.checks.redis).toBe("ok");

@@ -31,6 +31,9 @@ export interface ServiceProcess {
   name: string;
   port: number;
   url: string;
+  /** The ops port: /healthz, detailed /readyz, /metrics. */
+  opsPort: number;
+  opsUrl: string;
   child: ChildProcess;
   stdout: string[];
   stderr: string[];
@@ -83,8 +86,10 @@ async function waitUntilAnswering(service: ServiceProcess, path: string, timeout
 /** Spawns a service as a real child process on a free port and waits until it answers. */
 export async function startServiceProcess(options: ServiceProcessOptions): Promise<ServiceProcess> {
   const port = options.env.PORT ? Number(options.env.PORT) : await freePort();
+  const opsPort = options.env.OPS_PORT ? Number(options.env.OPS_PORT) : await freePort();
   const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries({ ...process.env, ...options.env, PORT: String(port) })) {
+  const merged = { ...process.env, ...options.env, PORT: String(port), OPS_PORT: String(opsPort) };
+  for (const [key, value] of Object.entries(merged)) {
     if (value !== undefined) env[key] = value;
   }
   // vitest's own variables would make the child think it is a test worker.
@@ -105,6 +110,8 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
     name: options.name,
     port,
     url: `http://127.0.0.1:${port}`,
+    opsPort,
+    opsUrl: `http://127.0.0.1:${opsPort}`,
     child,
     stdout,
     stderr,

@@ -25,6 +25,7 @@ const millisecondList = (fallback: string, what: string) =>
 /** The sandbox's environment; docs/OPERATIONS.md#didit-sandbox documents it. */
 export const sandboxConfigSchema = z.object({
   PORT: env.port(3003),
+  OPS_PORT: env.opsPort(),
   HOST: env.host(),
   LOG_LEVEL: env.logLevel(),
   SANDBOX_CONFIG: env.path(undefined, "the path of the sandbox applications JSON file"),

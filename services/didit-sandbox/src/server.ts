@@ -31,6 +31,7 @@ await runService({
   logger,
   host: config.HOST,
   port: config.PORT,
+  opsPort: config.OPS_PORT,
   shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   closers: [],
 });

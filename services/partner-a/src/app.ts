@@ -20,6 +20,9 @@ export async function buildPartnerAApp(
     logger: ctx.logger,
     apiKeys: ctx.config.API_KEYS,
     rateLimitPerMinute: ctx.config.RATE_LIMIT_PER_MINUTE,
+    authFailuresPerMinute: ctx.config.AUTH_FAILURE_LIMIT_PER_MINUTE,
+    rateLimitRedis: ctx.rateLimitRedis,
+    rateLimitKeyPrefix: `${ctx.config.QUEUE_PREFIX}:`,
     readiness,
     metricsRegistry,
     openapi: {

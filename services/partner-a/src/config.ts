@@ -1,4 +1,4 @@
-import { baseServiceEnv, env, retentionEnv } from "@share-broker/service-kit";
+import { baseServiceEnv, env, rateLimitEnv, retentionEnv } from "@share-broker/service-kit";
 import { z } from "zod";
 
 export const SERVICE_NAME = "partner-a";
@@ -51,6 +51,7 @@ export const partnerAConfigSchema = z.object({
     "seconds without a result before a sent share's delivery is checked",
   ),
   RECONCILE_INTERVAL_MS: env.positiveInt(5_000, "milliseconds between reconciler passes"),
+  ...rateLimitEnv(),
   ...retentionEnv(),
   DISPATCH_LEFTOVER_RETENTION_DAYS: env.positiveInt(
     7,

@@ -1,6 +1,6 @@
 import type { PartnerRegistry } from "@share-broker/channel";
 import type { DiditClient } from "@share-broker/didit";
-import type { Clock, Logger } from "@share-broker/service-kit";
+import type { AppOptions, Clock, Logger } from "@share-broker/service-kit";
 import type { AuditLog } from "./audit/audit-log.js";
 import type { Pseudonymizer } from "./audit/pseudonym.js";
 import type { PartnerAConfig } from "./config.js";
@@ -19,4 +19,6 @@ export interface PartnerAContext {
   clock: Clock;
   dispatcher: { wake(): void };
   shares: ShareAcceptor;
+  /** Where the HTTP rate limiter counts, shared by replicas; unset: in process (RATE_LIMIT_STORE=memory, tests). */
+  rateLimitRedis?: AppOptions["rateLimitRedis"];
 }

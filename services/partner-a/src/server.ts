@@ -125,6 +125,7 @@ const app = await buildPartnerAApp(
     pseudonyms,
     clock,
     dispatcher,
+    rateLimitRedis: config.RATE_LIMIT_STORE === "redis" ? producerRedis : undefined,
     shares: new ShareAcceptor(db, audit, fallbacks),
   },
   { postgres: postgresReadiness(pool), redis: redisReadiness(producerRedis) },
@@ -139,6 +140,7 @@ await runService({
   logger,
   host: config.HOST,
   port: config.PORT,
+  opsPort: config.OPS_PORT,
   shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   // Intake first (HTTP, by runService), then the workers finish their current jobs, then the
   // connections they used close.

@@ -1,5 +1,5 @@
 import { MAX_LINK_REQUEST_SECONDS } from "@share-broker/contracts";
-import { baseServiceEnv, env, retentionEnv } from "@share-broker/service-kit";
+import { baseServiceEnv, env, rateLimitEnv, retentionEnv } from "@share-broker/service-kit";
 import { z } from "zod";
 
 export const SERVICE_NAME = "partner-b";
@@ -58,6 +58,7 @@ export const partnerBConfigSchema = z.object({
     60,
     "seconds after token expiry before an import no delivery finished is reconciled with Didit and closed",
   ),
+  ...rateLimitEnv(),
   ...retentionEnv(),
   SENT_RESULT_RETENTION_DAYS: env.positiveInt(
     30,

@@ -1,6 +1,6 @@
 import type { Partner, PartnerRegistry } from "@share-broker/channel";
 import type { DiditClient } from "@share-broker/didit";
-import type { Clock, Logger } from "@share-broker/service-kit";
+import type { AppOptions, Clock, Logger } from "@share-broker/service-kit";
 import type { AuditLog } from "./audit/audit-log.js";
 import type { PartnerBConfig } from "./config.js";
 import type { Database } from "./db/database.js";
@@ -19,4 +19,6 @@ export interface PartnerBContext {
   audit: AuditLog;
   clock: Clock;
   results: { wake(): void };
+  /** Where the HTTP rate limiter counts, shared by replicas; unset: in process (RATE_LIMIT_STORE=memory, tests). */
+  rateLimitRedis?: AppOptions["rateLimitRedis"];
 }

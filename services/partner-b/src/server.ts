@@ -176,6 +176,7 @@ const app = await buildPartnerBApp(
     audit,
     clock: systemClock,
     results: { wake: wakeResults },
+    rateLimitRedis: config.RATE_LIMIT_STORE === "redis" ? producerRedis : undefined,
   },
   { postgres: postgresReadiness(pool), redis: redisReadiness(producerRedis) },
   metricsRegistry,
@@ -186,6 +187,7 @@ await runService({
   logger,
   host: config.HOST,
   port: config.PORT,
+  opsPort: config.OPS_PORT,
   shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   closers: [
     { name: "inbox-worker", close: () => inboxWorker.close() },

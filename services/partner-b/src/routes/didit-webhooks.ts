@@ -1,6 +1,6 @@
 import { errorBodySchema, webhookAnswerSchema } from "@share-broker/contracts";
 import { isSessionEvent, verifyWebhook, webhookRejectionAnswer } from "@share-broker/didit";
-import { answerError, registerRawBodyRoute } from "@share-broker/service-kit";
+import { answerError, registerRawBodyRoute, WEBHOOK_BODY_LIMIT_BYTES } from "@share-broker/service-kit";
 import type { FastifyInstance } from "fastify";
 import type { PartnerBContext } from "../context.js";
 import { applySessionEvent } from "../imports/apply-session-event.js";
@@ -11,6 +11,8 @@ export async function diditWebhookRoutes(app: FastifyInstance, ctx: PartnerBCont
     url: "/v1/webhooks/didit",
     summary: "Didit session webhooks, signed with the webhook secret",
     tags: ["webhooks"],
+    bodyLimitBytes: WEBHOOK_BODY_LIMIT_BYTES,
+    rateLimitPerMinute: ctx.config.WEBHOOK_RATE_LIMIT_PER_MINUTE,
     response: { 200: webhookAnswerSchema, "4xx": errorBodySchema },
     handler: async (rawBody, request) => {
       const nowSeconds = Math.floor(ctx.clock.now().getTime() / 1000);

@@ -92,6 +92,8 @@ export function startPartnerB(options: PartnerBOptions): Promise<ServiceProcess>
       IMPORT_RETRY_BASE_MS: "200",
       RESULT_POLL_MS: "100",
       RECONCILE_INTERVAL_MS: "1000",
+      // Every webhook comes from the sandbox's one address, faster than Didit's would.
+      WEBHOOK_RATE_LIMIT_PER_MINUTE: "6000",
       ...options.env,
     },
   });
