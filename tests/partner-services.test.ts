@@ -141,7 +141,11 @@ describe.each(partners)("%s as a real process", (name) => {
 describe("partner-a replicas", () => {
   it("share one failed-authentication budget per address through Redis", async () => {
     // Their own key prefix: the processes above spent this address's budget under the world's.
-    const env = { QUEUE_PREFIX: `{${uniqueQueuePrefix()}}`, AUTH_FAILURE_LIMIT_PER_MINUTE: "10" };
+    const env = {
+      QUEUE_PREFIX: `{${uniqueQueuePrefix()}}`,
+      AUTH_FAILURE_LIMIT_PER_MINUTE: "10",
+      RATE_LIMIT_STORE: "redis",
+    };
     const first = await startPartner("partner-a", { env: { ...env, PORT: String(await freePort()) } });
     const second = await startPartner("partner-a", { env: { ...env, PORT: String(await freePort()) } });
     try {

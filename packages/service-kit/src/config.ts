@@ -146,7 +146,8 @@ export function rateLimitEnv() {
     ),
     RATE_LIMIT_STORE: z
       .enum(["redis", "memory"])
-      .default("redis")
+      // memory until replicas need one budget: a Redis round trip per request is not free (bench).
+      .default("memory")
       .describe(
         "where rate-limit counters live: redis (shared by replicas, via REDIS_URL) or memory (per process)",
       ),
