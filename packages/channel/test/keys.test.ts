@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -134,6 +134,22 @@ describe("partner keys", () => {
     const invalid = await failure(loadPartnerPrivateKeys(keysDir));
     expect(invalid.message).toMatch(/current\.signing\.d: must be 32 bytes/);
     expect(invalid.message).not.toContain(secret);
+  });
+
+  it("refuses a private key file its group or others can read, naming the file and the chmod", async () => {
+    const keysDir = join(dir, "exposed");
+    await ensureDevelopmentKeys(keysDir, "partner-a");
+    const privateFile = join(keysDir, PRIVATE_KEYS_FILE);
+    for (const exposed of [0o640, 0o604, 0o644]) {
+      await chmod(privateFile, exposed);
+      const refused = loadPartnerPrivateKeys(keysDir);
+      await expect(refused).rejects.toThrow(KeyFileError);
+      await expect(loadPartnerPrivateKeys(keysDir)).rejects.toThrow(
+        `${privateFile} is readable by its group or by others (mode 0${exposed.toString(8)}); run \`chmod 600 ${privateFile}\``,
+      );
+    }
+    await chmod(privateFile, 0o400);
+    expect((await loadPartnerPrivateKeys(keysDir)).partnerId).toBe("partner-a");
   });
 });
 
