@@ -201,6 +201,31 @@ describe("pnpm keys", () => {
     expect(await mode(join(keysDir, PRIVATE_KEYS_FILE))).toBe(0o600);
   });
 
+  it("revokes the previous generation from the private file and the published JWKS", async () => {
+    const keysDir = join(dir, "cli", "partner-d");
+    await runKeysCommand(["generate", "--partner", "partner-d", "--out", keysDir], capture().io);
+    const nothing = capture();
+    expect(await runKeysCommand(["revoke", "--dir", keysDir], nothing.io)).toBe(1);
+    expect(nothing.out.stderr).toContain("no previous key generation");
+
+    await runKeysCommand(["generate", "--partner", "partner-d", "--out", keysDir, "--rotate"], capture().io);
+    const rotated = await readPartnerKeyFile(keysDir);
+    const revocation = capture();
+    expect(await runKeysCommand(["revoke", "--dir", keysDir], revocation.io)).toBe(0);
+    const revoked = await readPartnerKeyFile(keysDir);
+    expect(revoked).toEqual({ partner_id: "partner-d", current: rotated.current });
+    const published = JSON.parse(await readFile(join(keysDir, PUBLIC_KEYS_FILE), "utf8"));
+    expect(published.keys.map((key: { kid: string }) => key.kid)).toEqual([
+      rotated.current.signing.kid,
+      rotated.current.encryption.kid,
+    ]);
+    expect(JSON.parse(revocation.out.stdout)).toEqual(published);
+    expect(revocation.out.stderr).toContain(rotated.previous?.signing.kid);
+    expect(revocation.out.stdout + revocation.out.stderr).not.toContain(rotated.current.signing.d);
+    expect(await mode(join(keysDir, PRIVATE_KEYS_FILE))).toBe(0o600);
+    expect((await loadPartnerPrivateKeys(keysDir)).decryption).toHaveLength(1);
+  });
+
   it("answers --help on stdout, and a usage error in one line with exit 2", async () => {
     const help = capture();
     expect(await runKeysCommand(["generate", "--help"], help.io)).toBe(0);
