@@ -8,7 +8,13 @@ export {
   UnrecoverableError,
 } from "./consumer.js";
 export { CONTENT_KEY_LABEL } from "./content-keys.js";
-export { createDeadLetterQueue, type DeadLetterQueue, type DeadLetterQueueOptions } from "./dead-letter.js";
+export {
+  createDeadLetterQueue,
+  DEAD_LETTER_DEFAULTS,
+  type DeadLetterLimits,
+  type DeadLetterQueue,
+  type DeadLetterQueueOptions,
+} from "./dead-letter.js";
 export { type DevelopmentKeys, ensureDevelopmentKeys } from "./dev-keys.js";
 export {
   createInboxRevocations,

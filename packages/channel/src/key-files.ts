@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { link, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { type FileHandle, link, mkdir, open, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   importPartnerPrivateKeys,
@@ -45,11 +45,25 @@ export function parseJsonFile(text: string, file: string): unknown {
   }
 }
 
-export async function readPartnerKeyFile(keysDir: string): Promise<PartnerKeyFile> {
-  const { privateKeysFile } = keyFilePaths(keysDir);
-  let text: string;
+/**
+ * Private keys readable by the group or by everyone are refused, like ssh does: another account on
+ * the host could copy them and then read and forge envelopes. The mode is checked on the open
+ * handle, so it is the file actually read.
+ */
+async function assertPrivateMode(handle: FileHandle, file: string): Promise<void> {
+  const mode = (await handle.stat()).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new KeyFileError(
+      `${file} is readable by its group or by others (mode ${mode.toString(8).padStart(4, "0")}); ` +
+        `run \`chmod 600 ${file}\``,
+    );
+  }
+}
+
+async function readPrivateKeysText(privateKeysFile: string, keysDir: string): Promise<string> {
+  let handle: FileHandle;
   try {
-    text = await readFile(privateKeysFile, "utf8");
+    handle = await open(privateKeysFile, "r");
   } catch (error) {
     if (isMissingFile(error)) {
       throw new MissingKeysError(
@@ -58,6 +72,17 @@ export async function readPartnerKeyFile(keysDir: string): Promise<PartnerKeyFil
     }
     throw error;
   }
+  try {
+    await assertPrivateMode(handle, privateKeysFile);
+    return await handle.readFile("utf8");
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function readPartnerKeyFile(keysDir: string): Promise<PartnerKeyFile> {
+  const { privateKeysFile } = keyFilePaths(keysDir);
+  const text = await readPrivateKeysText(privateKeysFile, keysDir);
   const parsed = partnerKeyFileSchema.safeParse(parseJsonFile(text, privateKeysFile));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -39,6 +39,27 @@ async function generate(partner: string, out: string, rotate: boolean, io: KeysC
   return 0;
 }
 
+/**
+ * Drops the previous generation from the private key file and the published JWKS: once the other
+ * partner has the new JWKS and nothing sealed with the old keys is in flight, they are no longer
+ * needed, and a leaked old key is useless to anyone once every partner has installed the new JWKS.
+ */
+async function revoke(dir: string, io: KeysCommandIo): Promise<number> {
+  const file = await readPartnerKeyFile(dir);
+  if (!file.previous) {
+    io.stderr(`no previous key generation in ${dir}; nothing to revoke\n`);
+    return 1;
+  }
+  const { previous, ...kept } = file;
+  const paths = await writePartnerKeyFiles(dir, kept, { replace: true });
+  io.stderr(
+    `revoked the previous keys of ${file.partner_id} (${previous.signing.kid}, ${previous.encryption.kid}) ` +
+      `from ${paths.privateKeysFile} and ${paths.publicKeysFile}; give the other partner the JWKS below\n`,
+  );
+  io.stdout(`${JSON.stringify(publicJwksOf(kept), null, 2)}\n`);
+  return 0;
+}
+
 /** The `pnpm keys` program, its actions bound to `io`. */
 function keysProgram(io: KeysCommandIo) {
   const program = createProgram(
@@ -72,6 +93,16 @@ function keysProgram(io: KeysCommandIo) {
         return 0;
       }),
     );
+  program
+    .command("revoke")
+    .summary("remove the previous key generation and print the new public JWKS")
+    .description(
+      "Remove the previous keys (kept by --rotate) from <dir>/private.jwks.json and " +
+        "<dir>/public.jwks.json, and print the public JWKS to hand to the other partner. " +
+        "Envelopes sealed to or signed with the previous keys no longer open.",
+    )
+    .requiredOption("--dir <dir>", "the keys folder")
+    .action(exitCodeOf((options: { dir: string }) => revoke(options.dir, io)));
   return program;
 }
 

@@ -71,6 +71,8 @@ export interface DeadLetterJobData extends EnvelopeJobData {
   reason: string;
   source_queue: string;
   dead_at: string;
+  /** Set instead of keeping the envelope when it was longer than the dead-letter limit (bytes). */
+  envelope_omitted_bytes?: number;
 }
 
 export const ENVELOPE_JOB_NAME = "envelope";

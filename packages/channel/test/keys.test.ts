@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -135,6 +135,22 @@ describe("partner keys", () => {
     expect(invalid.message).toMatch(/current\.signing\.d: must be 32 bytes/);
     expect(invalid.message).not.toContain(secret);
   });
+
+  it("refuses a private key file its group or others can read, naming the file and the chmod", async () => {
+    const keysDir = join(dir, "exposed");
+    await ensureDevelopmentKeys(keysDir, "partner-a");
+    const privateFile = join(keysDir, PRIVATE_KEYS_FILE);
+    for (const exposed of [0o640, 0o604, 0o644]) {
+      await chmod(privateFile, exposed);
+      const refused = loadPartnerPrivateKeys(keysDir);
+      await expect(refused).rejects.toThrow(KeyFileError);
+      await expect(loadPartnerPrivateKeys(keysDir)).rejects.toThrow(
+        `${privateFile} is readable by its group or by others (mode 0${exposed.toString(8)}); run \`chmod 600 ${privateFile}\``,
+      );
+    }
+    await chmod(privateFile, 0o400);
+    expect((await loadPartnerPrivateKeys(keysDir)).partnerId).toBe("partner-a");
+  });
 });
 
 describe("pnpm keys", () => {
@@ -183,6 +199,31 @@ describe("pnpm keys", () => {
     expect(JSON.parse(rotation.out.stdout)).toEqual(publicJwksOf(rotated));
     expect(rotation.out.stdout).not.toContain(rotated.current.signing.d);
     expect(await mode(join(keysDir, PRIVATE_KEYS_FILE))).toBe(0o600);
+  });
+
+  it("revokes the previous generation from the private file and the published JWKS", async () => {
+    const keysDir = join(dir, "cli", "partner-d");
+    await runKeysCommand(["generate", "--partner", "partner-d", "--out", keysDir], capture().io);
+    const nothing = capture();
+    expect(await runKeysCommand(["revoke", "--dir", keysDir], nothing.io)).toBe(1);
+    expect(nothing.out.stderr).toContain("no previous key generation");
+
+    await runKeysCommand(["generate", "--partner", "partner-d", "--out", keysDir, "--rotate"], capture().io);
+    const rotated = await readPartnerKeyFile(keysDir);
+    const revocation = capture();
+    expect(await runKeysCommand(["revoke", "--dir", keysDir], revocation.io)).toBe(0);
+    const revoked = await readPartnerKeyFile(keysDir);
+    expect(revoked).toEqual({ partner_id: "partner-d", current: rotated.current });
+    const published = JSON.parse(await readFile(join(keysDir, PUBLIC_KEYS_FILE), "utf8"));
+    expect(published.keys.map((key: { kid: string }) => key.kid)).toEqual([
+      rotated.current.signing.kid,
+      rotated.current.encryption.kid,
+    ]);
+    expect(JSON.parse(revocation.out.stdout)).toEqual(published);
+    expect(revocation.out.stderr).toContain(rotated.previous?.signing.kid);
+    expect(revocation.out.stdout + revocation.out.stderr).not.toContain(rotated.current.signing.d);
+    expect(await mode(join(keysDir, PRIVATE_KEYS_FILE))).toBe(0o600);
+    expect((await loadPartnerPrivateKeys(keysDir)).decryption).toHaveLength(1);
   });
 
   it("answers --help on stdout, and a usage error in one line with exit 2", async () => {

@@ -235,6 +235,69 @@ describe("channel queues", () => {
     });
   });
 
+  it("keeps at most maxCount dead letters, removing the oldest first", async () => {
+    const queueName = nextQueue();
+    const dead = createDeadLetterQueue({
+      connection: producerRedis,
+      queueName,
+      prefix,
+      logger: silent,
+      maxCount: 3,
+    });
+    closers.push(() => dead.close());
+    for (const id of ["share-d1", "share-d2", "share-d3", "share-d4", "share-d5"]) {
+      await dead.sendToDeadLetter(id, `envelope-${id}`, "malformed");
+    }
+    const kept = await dead.queue.getJobs(["wait"]);
+    expect(kept.map((job) => job.id).sort()).toEqual(["share-d3", "share-d4", "share-d5"]);
+  });
+
+  it("removes dead letters older than maxAgeSeconds when the next one arrives", async () => {
+    const queueName = nextQueue();
+    const dead = createDeadLetterQueue({
+      connection: producerRedis,
+      queueName,
+      prefix,
+      logger: silent,
+      maxAgeSeconds: 1,
+    });
+    closers.push(() => dead.close());
+    await dead.sendToDeadLetter("share-old", "envelope-old", "malformed");
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await dead.sendToDeadLetter("share-new", "envelope-new", "malformed");
+    expect(await dead.queue.getJob("share-old")).toBeUndefined();
+    expect((await dead.queue.getJob("share-new"))?.data.envelope).toBe("envelope-new");
+  });
+
+  it("records a too-long envelope by its reason and size, without its body", async () => {
+    const queueName = nextQueue();
+    const dead = createDeadLetterQueue({
+      connection: producerRedis,
+      queueName,
+      prefix,
+      logger: silent,
+      maxEnvelopeBytes: 100,
+    });
+    closers.push(() => dead.close());
+    await dead.sendToDeadLetter("share-big", "x".repeat(101), "malformed");
+    await dead.sendToDeadLetter("share-fits", "y".repeat(100), "malformed");
+    expect((await dead.queue.getJob("share-big"))?.data).toMatchObject({
+      envelope: "",
+      envelope_omitted_bytes: 101,
+      reason: "malformed",
+      source_queue: queueName,
+    });
+    const fits = (await dead.queue.getJob("share-fits"))?.data;
+    expect(fits?.envelope).toBe("y".repeat(100));
+    expect(fits?.envelope_omitted_bytes).toBeUndefined();
+  });
+
+  it("refuses limits that are not positive integers", () => {
+    expect(() =>
+      createDeadLetterQueue({ connection: producerRedis, queueName: nextQueue(), prefix, maxCount: 0 }),
+    ).toThrow(/maxCount must be a positive integer/);
+  });
+
   it("keeps every key of a queue under the hash-tagged prefix, so they share one Redis Cluster slot", async () => {
     const queueName = nextQueue();
     consumer(queueName, async () => {});

@@ -134,6 +134,9 @@ export function retentionEnv() {
     ),
     RETENTION_BATCH_SIZE: env.positiveInt(1000, "rows one retention statement deletes at most"),
     RETENTION_INTERVAL_MS: env.positiveInt(86_400_000, "milliseconds between retention passes"),
+    // Redis runs noeviction: a dead-letter queue nobody drains must stay bounded (dead-letter.ts).
+    DEAD_LETTER_MAX_AGE_DAYS: env.positiveInt(30, "days a refused envelope stays in its -dead queue"),
+    DEAD_LETTER_MAX_COUNT: env.positiveInt(10_000, "refused envelopes a -dead queue keeps at most"),
   };
 }
 

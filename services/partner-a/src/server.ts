@@ -101,6 +101,10 @@ const results = startImportResultsConsumer({
   logger,
   fallbacks,
   refusals: new ResultRefusals(metricsRegistry, logger),
+  deadLetterLimits: {
+    maxAgeSeconds: config.DEAD_LETTER_MAX_AGE_DAYS * 86_400,
+    maxCount: config.DEAD_LETTER_MAX_COUNT,
+  },
 });
 const retention = new TableRetention(
   pool,

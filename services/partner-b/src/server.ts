@@ -105,6 +105,8 @@ const deadLetter = createDeadLetterQueue({
   queueName: self.inboxQueue,
   prefix: config.QUEUE_PREFIX,
   logger,
+  maxAgeSeconds: config.DEAD_LETTER_MAX_AGE_DAYS * 86_400,
+  maxCount: config.DEAD_LETTER_MAX_COUNT,
 });
 const revocations = createInboxRevocations({
   connection: producerRedis,

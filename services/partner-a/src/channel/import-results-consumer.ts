@@ -2,6 +2,7 @@ import {
   type ChannelConsumer,
   createChannelConsumer,
   createDeadLetterQueue,
+  type DeadLetterLimits,
   type EnvelopeOpener,
 } from "@share-broker/channel";
 import type { Logger } from "@share-broker/service-kit";
@@ -31,12 +32,14 @@ export function startImportResultsConsumer(deps: {
   logger: Logger;
   fallbacks: PartnerABatchFallbacks;
   refusals: ResultRefusals;
+  deadLetterLimits?: DeadLetterLimits;
 }): { consumer: ChannelConsumer; close: () => Promise<void> } {
   const deadLetters = createDeadLetterQueue({
     connection: deps.producerConnection,
     queueName: deps.queueName,
     prefix: deps.prefix,
     logger: deps.logger,
+    ...deps.deadLetterLimits,
   });
   const results = new ImportResultApplier(deps.db, deps.audit, deps.fallbacks);
   const consumer = createChannelConsumer({
