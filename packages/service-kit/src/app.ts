@@ -1,13 +1,23 @@
 import { createHash } from "node:crypto";
 import rateLimit from "@fastify/rate-limit";
+import type { ApiScope } from "@share-broker/contracts";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Registry } from "prom-client";
-import { ApiKeyVerifier, bearerToken, requireApiKey } from "./auth.js";
+import {
+  authenticate,
+  bearerToken,
+  type Principal,
+  type PrincipalEntry,
+  PrincipalVerifier,
+  principalsFromKeys,
+  requireScope,
+} from "./auth.js";
 import { AppError, ErrorCode, handleError } from "./errors.js";
 import { installHealthRoutes, type ReadinessCheck } from "./health.js";
 import type { Logger } from "./logger.js";
 import { createMetricsRegistry, installMetrics } from "./metrics.js";
 import { installOpenApi, type OpenApiInfo } from "./openapi.js";
+import { runAsPrincipal } from "./principal-context.js";
 import { REQUEST_ID_HEADER, requestIdFor } from "./request-id.js";
 import { installZodRoutes } from "./zod-routes.js";
 
@@ -15,6 +25,12 @@ declare module "fastify" {
   interface FastifyContextConfig {
     /** Routes marked public skip Bearer auth: health, metrics, signed webhooks, hosted pages. */
     public?: boolean;
+    /** The scope a principal needs (contract operations set it); checked after authentication. */
+    scope?: ApiScope;
+  }
+  interface FastifyRequest {
+    /** Who is calling; null on public routes. */
+    principal: Principal | null;
   }
   interface FastifyInstance {
     /** Set when graceful shutdown begins; readiness answers 503 from then on. */
@@ -26,8 +42,10 @@ declare module "fastify" {
 export interface AppOptions {
   service: string;
   logger: Logger;
-  /** Bearer keys accepted on every non-public route. */
-  apiKeys: readonly string[];
+  /** Named principals accepted on every non-public route (resolvePrincipals). */
+  principals?: readonly PrincipalEntry[];
+  /** Bearer keys accepted on every non-public route, each a full-scope principal; used without `principals`. */
+  apiKeys?: readonly string[];
   readiness?: Record<string, ReadinessCheck>;
   /** Requests per minute per API key (or client address when unauthenticated). */
   rateLimitPerMinute?: number;
@@ -78,11 +96,25 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     if (app.shuttingDown) reply.header("connection", "close");
   });
 
-  const verifier = new ApiKeyVerifier(options.apiKeys);
+  const verifier = new PrincipalVerifier(options.principals ?? principalsFromKeys(options.apiKeys ?? []));
+  app.decorateRequest("principal", null);
   if ((options.authenticate ?? "bearer") === "bearer") {
+    // Authentication and scope both before the body is read: a refused caller costs no parsing.
     app.addHook("onRequest", async (request) => {
       if (request.routeOptions.config?.public) return;
-      requireApiKey(verifier, request);
+      const principal = authenticate(verifier, request);
+      request.principal = principal;
+      const scope = request.routeOptions.config?.scope;
+      if (scope !== undefined) requireScope(principal, scope);
+    });
+    // The handler runs inside the principal's context, so audit events far from the request know
+    // who acted. A preHandler (not onRequest): body parsing would lose the context.
+    app.addHook("preHandler", (request, _reply, done) => {
+      if (request.principal === null) {
+        done();
+        return;
+      }
+      runAsPrincipal(request.principal.name, done);
     });
   }
 
