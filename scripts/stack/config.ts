@@ -76,6 +76,9 @@ export function parsePorts(value: string | undefined): Record<ServiceName, numbe
 interface ApplicationsFile {
   applications: Array<{ application_id: string; webhook_url?: string } & Record<string, unknown>>;
 }
+/** infra/dev/api-keys.json: each partner's plain development keys, by principal. */
+type DevApiKeys = Record<"partner-a" | "partner-b", { operator: string; console: string }>;
+
 interface PartnersFile {
   partners: Array<{ partner_id: string; didit_application_id: string; public_keys_file?: string }>;
 }
@@ -193,9 +196,11 @@ export function loadStackConfig(root: string, environment: Record<string, string
     SANDBOX_CONFIG: applicationsFile,
     SANDBOX_PUBLIC_URL: url("didit-sandbox"),
   };
+  // The partners know their principals by key hash (API_KEYS_FILE); the plain dev keys are here.
+  const devKeys = readJson<DevApiKeys>(join(root, "infra", "dev", "api-keys.json"));
   const keys = {
-    partnerA: required(envA, "API_KEYS", "partner-a").split(",")[0]?.trim() ?? "",
-    partnerB: required(envB, "API_KEYS", "partner-b").split(",")[0]?.trim() ?? "",
+    partnerA: dev.a.API_KEYS?.split(",")[0]?.trim() || devKeys["partner-a"].operator,
+    partnerB: dev.b.API_KEYS?.split(",")[0]?.trim() || devKeys["partner-b"].operator,
     sandboxControl: required(envSandbox, "SANDBOX_CONTROL_KEY", "didit-sandbox"),
   };
   const envConsole = {
@@ -204,9 +209,10 @@ export function loadStackConfig(root: string, environment: Record<string, string
     PORT: String(ports.console),
     HOST: "127.0.0.1",
     PARTNER_A_URL: url("partner-a"),
-    PARTNER_A_API_KEY: keys.partnerA,
+    // The console's own read-only principal, not the operator's key.
+    PARTNER_A_API_KEY: dev.console.PARTNER_A_API_KEY || devKeys["partner-a"].console,
     PARTNER_B_URL: url("partner-b"),
-    PARTNER_B_API_KEY: keys.partnerB,
+    PARTNER_B_API_KEY: dev.console.PARTNER_B_API_KEY || devKeys["partner-b"].console,
   };
   const plan = (name: ServiceName, dir: string, env: Record<string, string>, migrates: boolean) => ({
     name,

@@ -61,6 +61,7 @@ const common = (id: string, at: string, outcome: string) => ({
   token_id: null,
   token_expires_at: null,
   request_id: null,
+  principal: "operator" as string | null,
   details: {} as Record<string, unknown>,
 });
 const eventAtA = (

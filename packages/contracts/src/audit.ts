@@ -69,5 +69,8 @@ export const auditEventBaseSchema = z.object({
   token_id: nullableText,
   token_expires_at: nullableTimestamp,
   request_id: nullableText,
+  principal: nullableText.describe(
+    "Name of the API principal whose request caused the event; null for background work and signed webhooks.",
+  ),
   details: z.record(z.string(), z.unknown()),
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { ApiScope } from "./api-scopes.js";
 import { errorBodySchema } from "./errors.js";
 
 /** Any 8-4-4-4-12 hex id. Lenient on version bits, as ids minted elsewhere may be any version. */
@@ -28,21 +29,37 @@ export const nextCursorSchema = z
 export const clientErrors = { "4xx": errorBodySchema } as const;
 export const allErrors = { "4xx": errorBodySchema, "5xx": errorBodySchema } as const;
 
-/** An operation of a partner's HTTP API: what `fastify.route` needs besides the handler. */
+/** What an operation declares besides its request and response schemas. */
+export interface OperationMeta {
+  readonly operationId: string;
+  readonly summary: string;
+  readonly tags: readonly string[];
+  /** The scope a principal needs to call it (api-scopes.ts); service-kit enforces it. */
+  readonly scope: ApiScope;
+}
+
+/**
+ * An operation of a partner's HTTP API: what `fastify.route` needs besides the handler. The scope
+ * rides in the route's config (read by service-kit's scope check) and in the OpenAPI security
+ * requirement, so the one declaration drives both enforcement and documentation.
+ */
 export interface Operation<Schema> {
   readonly method: "GET" | "POST" | "DELETE";
   readonly url: string;
-  readonly schema: Schema & {
+  readonly config: { readonly scope: ApiScope };
+  readonly schema: Omit<Schema, "scope"> & {
     readonly operationId: string;
     readonly summary: string;
     readonly tags: readonly string[];
+    readonly security: readonly [{ readonly bearer: readonly [ApiScope] }];
   };
 }
 
-export function operation<const Schema>(
+export function operation<const Schema extends OperationMeta>(
   method: Operation<Schema>["method"],
   url: string,
-  schema: Operation<Schema>["schema"],
+  declared: Schema,
 ): Operation<Schema> {
-  return { method, url, schema };
+  const { scope, ...schema } = declared;
+  return { method, url, config: { scope }, schema: { ...schema, security: [{ bearer: [scope] }] } };
 }

@@ -10,6 +10,7 @@ export const ErrorCode = {
   malformedJson: "malformed_json",
   unauthenticated: "unauthenticated",
   forbidden: "forbidden",
+  insufficientScope: "insufficient_scope",
   notFound: "not_found",
   methodNotAllowed: "method_not_allowed",
   payloadTooLarge: "payload_too_large",

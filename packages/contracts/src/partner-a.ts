@@ -265,6 +265,7 @@ export const partnerAAuditPageSchema = z
             token_id: null,
             token_expires_at: null,
             request_id: "req-1",
+            principal: "operator",
             details: {},
           },
         ],
@@ -280,6 +281,7 @@ const userParams = z.strictObject({ user_id: userIdSchema });
 export const partnerA = {
   createVerification: operation("POST", "/v1/verifications", {
     operationId: "createVerification",
+    scope: "consents:write",
     summary: "Start a Didit verification session for a user",
     tags: ["verifications"],
     body: createVerificationBody,
@@ -287,6 +289,7 @@ export const partnerA = {
   }),
   eraseUser: operation("DELETE", "/v1/users/:user_id", {
     operationId: "eraseUser",
+    scope: "admin",
     summary:
       "Erase a user: withdraw their consents, delete their Didit sessions, anonymise every row that held their id",
     tags: ["users"],
@@ -295,6 +298,7 @@ export const partnerA = {
   }),
   getUserVerification: operation("GET", "/v1/users/:user_id/verification", {
     operationId: "getUserVerification",
+    scope: "consents:read",
     summary: "The user's latest verification session",
     tags: ["verifications"],
     params: userParams,
@@ -302,6 +306,7 @@ export const partnerA = {
   }),
   grantConsent: operation("POST", "/v1/consents", {
     operationId: "grantConsent",
+    scope: "consents:write",
     summary: "Record a user's consent to share with one partner, for one purpose and scope",
     tags: ["consents"],
     body: createConsentBody,
@@ -309,6 +314,7 @@ export const partnerA = {
   }),
   getConsent: operation("GET", "/v1/consents/:id", {
     operationId: "getConsent",
+    scope: "consents:read",
     summary: "A consent",
     tags: ["consents"],
     params: idParamsSchema,
@@ -316,6 +322,7 @@ export const partnerA = {
   }),
   withdrawConsent: operation("DELETE", "/v1/consents/:id", {
     operationId: "withdrawConsent",
+    scope: "consents:write",
     summary: "Withdraw a consent; shares not yet sent are cancelled",
     tags: ["consents"],
     params: idParamsSchema,
@@ -323,6 +330,7 @@ export const partnerA = {
   }),
   listShares: operation("GET", "/v1/shares", {
     operationId: "listShares",
+    scope: "shares:read",
     summary: "Shares, newest first",
     tags: ["shares"],
     querystring: listSharesQuery,
@@ -330,6 +338,7 @@ export const partnerA = {
   }),
   createShare: operation("POST", "/v1/shares", {
     operationId: "createShare",
+    scope: "shares:write",
     summary: "Share a consented user's verification with the consent's audience",
     tags: ["shares"],
     headers: createShareHeaders,
@@ -338,6 +347,7 @@ export const partnerA = {
   }),
   getShare: operation("GET", "/v1/shares/:id", {
     operationId: "getShare",
+    scope: "shares:read",
     summary: "A share and what its recipient reported",
     tags: ["shares"],
     params: idParamsSchema,
@@ -345,6 +355,7 @@ export const partnerA = {
   }),
   listAudit: operation("GET", "/v1/audit", {
     operationId: "listAuditEvents",
+    scope: "audit:read",
     summary: "Audit events, newest first",
     tags: ["audit"],
     querystring: partnerAAuditQuery,

@@ -280,6 +280,7 @@ export const partnerBAuditPageSchema = z
             token_id: "tok_5f2a",
             token_expires_at: "2026-12-05T10:15:00.000Z",
             request_id: null,
+            principal: null,
             details: {},
           },
         ],
@@ -293,6 +294,7 @@ export const partnerBAuditPageSchema = z
 export const partnerB = {
   createLinkRequest: operation("POST", "/v1/link-requests", {
     operationId: "createLinkRequest",
+    scope: "links:write",
     summary: "Issue a single-use link code for one of partner-b's users",
     tags: ["link-requests"],
     body: createLinkRequestBody,
@@ -300,6 +302,7 @@ export const partnerB = {
   }),
   getLinkRequest: operation("GET", "/v1/link-requests/:id", {
     operationId: "getLinkRequest",
+    scope: "imports:read",
     summary: "A link request and whether its code is open, used or expired",
     tags: ["link-requests"],
     params: idParamsSchema,
@@ -307,6 +310,7 @@ export const partnerB = {
   }),
   listImports: operation("GET", "/v1/imports", {
     operationId: "listImports",
+    scope: "imports:read",
     summary: "Imports, newest first",
     tags: ["imports"],
     querystring: listImportsQuery,
@@ -314,6 +318,7 @@ export const partnerB = {
   }),
   getImport: operation("GET", "/v1/imports/:id", {
     operationId: "getImport",
+    scope: "imports:read",
     summary: "An import",
     tags: ["imports"],
     params: idParamsSchema,
@@ -321,6 +326,7 @@ export const partnerB = {
   }),
   reviewImport: operation("POST", "/v1/imports/:id/review", {
     operationId: "reviewImport",
+    scope: "imports:review",
     summary: "Send a compliance decision on an import that landed In Review",
     tags: ["imports"],
     params: idParamsSchema,
@@ -329,6 +335,7 @@ export const partnerB = {
   }),
   eraseImport: operation("DELETE", "/v1/imports/:id", {
     operationId: "eraseImport",
+    scope: "admin",
     summary: "Erase an import: delete its Didit copy and anonymise the row (not while in flight)",
     tags: ["imports"],
     params: idParamsSchema,
@@ -336,12 +343,14 @@ export const partnerB = {
   }),
   getPolicy: operation("GET", "/v1/policies", {
     operationId: "getImportPolicy",
+    scope: "imports:read",
     summary: "The import policy in force",
     tags: ["policies"],
     response: { 200: importPolicySchema },
   }),
   listAudit: operation("GET", "/v1/audit", {
     operationId: "listAuditEvents",
+    scope: "audit:read",
     summary: "Audit events, newest first",
     tags: ["audit"],
     querystring: partnerBAuditQuery,

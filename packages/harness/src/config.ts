@@ -191,12 +191,17 @@ export function developmentDefaults(root = repositoryRoot()): Partial<Record<Key
       : undefined;
   const path = (value: string | undefined) => (value ? resolve(root, value) : undefined);
   const keysDir = path(a.KEYS_DIR);
+  // The partners know their principals by key hash (API_KEYS_FILE); the operator's plain dev key is here.
+  const devKeysFile = join(root, "infra", "dev", "api-keys.json");
+  const devKeys = existsSync(devKeysFile)
+    ? (JSON.parse(readFileSync(devKeysFile, "utf8")) as Partial<Record<string, { operator?: string }>>)
+    : {};
   const defaults: Partial<Record<Key, string | undefined>> = {
     partnerAUrl: url(a),
-    partnerAApiKey: a.API_KEYS?.split(",")[0],
+    partnerAApiKey: a.API_KEYS?.split(",")[0] ?? devKeys["partner-a"]?.operator,
     partnerAId: a.PARTNER_ID,
     partnerBUrl: url(b),
-    partnerBApiKey: b.API_KEYS?.split(",")[0],
+    partnerBApiKey: b.API_KEYS?.split(",")[0] ?? devKeys["partner-b"]?.operator,
     partnerBId: b.PARTNER_ID,
     sandboxUrl: url(sandbox),
     sandboxControlKey: sandbox.SANDBOX_CONTROL_KEY,

@@ -1,13 +1,23 @@
+import type { ApiScope } from "@share-broker/contracts";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { Redis } from "ioredis";
 import type { Registry } from "prom-client";
-import { ApiKeyVerifier, bearerToken, requireApiKey } from "./auth.js";
+import {
+  authenticate,
+  bearerToken,
+  type Principal,
+  type PrincipalEntry,
+  PrincipalVerifier,
+  principalsFromKeys,
+  requireScope,
+} from "./auth.js";
 import { AppError, ErrorCode, handleError } from "./errors.js";
 import { installHealthRoutes, type ReadinessCheck } from "./health.js";
 import type { Logger } from "./logger.js";
 import { createMetricsRegistry, instrumentRequests } from "./metrics.js";
 import { installOpenApi, type OpenApiInfo } from "./openapi.js";
 import { createOpsApp } from "./ops.js";
+import { runAsPrincipal } from "./principal-context.js";
 import { installRateLimits, principalKey } from "./rate-limits.js";
 import { REQUEST_ID_HEADER, requestIdFor } from "./request-id.js";
 import { installZodRoutes } from "./zod-routes.js";
@@ -16,6 +26,12 @@ declare module "fastify" {
   interface FastifyContextConfig {
     /** Routes marked public skip Bearer auth: health, metrics, signed webhooks, hosted pages. */
     public?: boolean;
+    /** The scope a principal needs (contract operations set it); checked after authentication. */
+    scope?: ApiScope;
+  }
+  interface FastifyRequest {
+    /** Who is calling; null on public routes. */
+    principal: Principal | null;
   }
   interface FastifyInstance {
     /** Set when graceful shutdown begins; readiness answers 503 from then on. */
@@ -29,8 +45,10 @@ declare module "fastify" {
 export interface AppOptions {
   service: string;
   logger: Logger;
-  /** Bearer keys accepted on every non-public route. */
-  apiKeys: readonly string[];
+  /** Named principals accepted on every non-public route (resolvePrincipals). */
+  principals?: readonly PrincipalEntry[];
+  /** Bearer keys accepted on every non-public route, each a full-scope principal; used without `principals`. */
+  apiKeys?: readonly string[];
   readiness?: Record<string, ReadinessCheck>;
   /** Requests per minute per verified API key (or client address on public routes). */
   rateLimitPerMinute?: number;
@@ -88,19 +106,34 @@ export async function createApp(options: AppOptions): Promise<FastifyInstance> {
     namespace: `${options.rateLimitKeyPrefix ?? ""}rate-limit:${options.service}:`,
   });
 
-  const verifier = new ApiKeyVerifier(options.apiKeys);
+  const verifier = new PrincipalVerifier(options.principals ?? principalsFromKeys(options.apiKeys ?? []));
+  app.decorateRequest("principal", null);
   if ((options.authenticate ?? "bearer") === "bearer") {
     // App-level, so it runs before each route's limiter hook: that one then counts the request
     // under the verified key. A refused key never reaches it and is counted per address here.
+    // Authentication and scope both before the body is read: a refused caller costs no parsing.
     app.addHook("onRequest", async (request) => {
       if (request.routeOptions.config?.public) return;
+      let principal: Principal;
       try {
-        requireApiKey(verifier, request);
+        principal = authenticate(verifier, request);
       } catch (error) {
         await countFailedAuth(request);
         throw error;
       }
+      request.principal = principal;
       request.rateLimitPrincipal = principalKey(bearerToken(request) as string);
+      const scope = request.routeOptions.config?.scope;
+      if (scope !== undefined) requireScope(principal, scope);
+    });
+    // The handler runs inside the principal's context, so audit events far from the request know
+    // who acted. A preHandler (not onRequest): body parsing would lose the context.
+    app.addHook("preHandler", (request, _reply, done) => {
+      if (request.principal === null) {
+        done();
+        return;
+      }
+      runAsPrincipal(request.principal.name, done);
     });
   }
 

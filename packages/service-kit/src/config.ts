@@ -163,7 +163,16 @@ export function baseServiceEnv(defaultPort: number) {
     OPS_PORT: env.opsPort(),
     HOST: env.host(),
     LOG_LEVEL: env.logLevel(),
-    API_KEYS: env.apiKeys(),
+    // Exactly one of the two (resolvePrincipals): API_KEYS_FILE in production, API_KEYS as the fallback.
+    API_KEYS_FILE: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("a path to a JSON file of API principals [{name, scopes, key_sha256}]"),
+    API_KEYS: env
+      .apiKeys()
+      .optional()
+      .describe(env.apiKeys().description ?? ""),
     RATE_LIMIT_PER_MINUTE: env.positiveInt(
       6000,
       "requests per minute allowed per verified API key, or per client address on public routes",

@@ -2,6 +2,12 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parseEnv } from "node:util";
 
+/**
+ * Variables of which a service accepts only one: when the real environment sets any of a group,
+ * the dev file's others are left out, so `API_KEYS=… pnpm start` does not also get API_KEYS_FILE.
+ */
+const ALTERNATIVES = [["API_KEYS", "API_KEYS_FILE"]];
+
 /** Variables holding a path; in the committed dev env files they are relative to the repo root. */
 const PATH_VARIABLE = /(_FILE|_DIR|^SANDBOX_CONFIG)$/;
 
@@ -31,8 +37,10 @@ export function applyDevelopmentEnv(
   const file = join(root, "infra", "dev", `${service}.env`);
   if (!existsSync(file)) return undefined;
   const values = parseEnv(readFileSync(file, "utf8"));
+  const givenElsewhere = (name: string) =>
+    ALTERNATIVES.some((group) => group.includes(name) && group.some((other) => target[other] !== undefined));
   for (const [name, value] of Object.entries(values)) {
-    if (target[name] !== undefined || value === undefined) continue;
+    if (target[name] !== undefined || value === undefined || givenElsewhere(name)) continue;
     target[name] = PATH_VARIABLE.test(name) && !isAbsolute(value) ? join(root, value) : value;
   }
   return file;

@@ -1,5 +1,16 @@
 export { type AppOptions, createApp } from "./app.js";
-export { ApiKeyVerifier, bearerToken, requireApiKey } from "./auth.js";
+export {
+  ApiKeyVerifier,
+  authenticate,
+  bearerToken,
+  type Principal,
+  type PrincipalEntry,
+  PrincipalVerifier,
+  principalsFromKeys,
+  requireApiKey,
+  requireScope,
+  sha256Hex,
+} from "./auth.js";
 export { DrainLoop, PeriodicTask } from "./background.js";
 export {
   BATCH_FALLBACKS_METRIC,
@@ -53,6 +64,8 @@ export {
 export { createLabelledCounter, createMetricsRegistry, type LabelledCounter } from "./metrics.js";
 export { DOCS_PATH, OPENAPI_PATH, type OpenApiInfo } from "./openapi.js";
 export { executePrepared } from "./prepared-statements.js";
+export { currentPrincipalName, runAsPrincipal } from "./principal-context.js";
+export { readPrincipalsFile, resolvePrincipals, resolvePrincipalsOrExit } from "./principals-file.js";
 export {
   type RawBodyRouteOptions,
   registerRawBodyRoute,

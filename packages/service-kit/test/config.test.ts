@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { baseServiceEnv, ConfigError, env, loadConfig } from "../src/index.js";
+import { baseServiceEnv, ConfigError, env, loadConfig, resolvePrincipals } from "../src/index.js";
 
 const schema = z.object({
   ...baseServiceEnv(3001),
@@ -32,10 +32,8 @@ describe("loadConfig", () => {
 
   it("reports one line per problem, naming the variable and what is expected", () => {
     const problems = problemsOf({ PORT: "http", DATABASE_URL: "mysql://u:pw@h/db", DIDIT_API_KEY: "tiny" });
-    expect(problems).toHaveLength(4);
-    expect(problems).toContain(
-      "API_KEYS is missing: expected a comma-separated list of Bearer API keys, each at least 16 characters",
-    );
+    // API_KEYS and API_KEYS_FILE are each optional here; resolvePrincipals requires exactly one.
+    expect(problems).toHaveLength(3);
     expect(problems.find((p) => p.startsWith("PORT is invalid"))).toContain('(got "http")');
     // Passwords in URLs and secret values are never echoed.
     expect(problems.find((p) => p.startsWith("DATABASE_URL"))).toContain("mysql://u:***@h/db");
@@ -44,10 +42,23 @@ describe("loadConfig", () => {
   });
 
   it("treats an empty value as unset", () => {
-    expect(
-      problemsOf({ API_KEYS: "   ", DATABASE_URL: "postgres://h/db", DIDIT_API_KEY: "x".repeat(20) }),
-    ).toEqual([
-      "API_KEYS is missing: expected a comma-separated list of Bearer API keys, each at least 16 characters",
+    const config = loadConfig(schema, {
+      API_KEYS: "   ",
+      DATABASE_URL: "postgres://h/db",
+      DIDIT_API_KEY: "x".repeat(20),
+    });
+    expect(config.API_KEYS).toBeUndefined();
+    expect(() => resolvePrincipals(config)).toThrow(/API_KEYS_FILE is missing/);
+  });
+
+  it("refuses an API_KEYS that is set but too short, without echoing it", () => {
+    const problems = problemsOf({
+      API_KEYS: "short",
+      DATABASE_URL: "postgres://h/db",
+      DIDIT_API_KEY: "x".repeat(20),
+    });
+    expect(problems).toEqual([
+      "API_KEYS is invalid (got 5 characters): expected a comma-separated list of Bearer API keys, each at least 16 characters",
     ]);
   });
 });

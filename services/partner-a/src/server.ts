@@ -17,6 +17,7 @@ import {
   loadConfigOrExit,
   postgresReadiness,
   redisReadiness,
+  resolvePrincipalsOrExit,
   runService,
   systemClock,
   TableRetention,
@@ -37,10 +38,17 @@ import { ShareReconciler } from "./shares/share-reconciler.js";
 
 const devEnvFile = applyDevelopmentEnv(SERVICE_NAME);
 const config = loadConfigOrExit(SERVICE_NAME, partnerAConfigSchema);
+// Before anything else starts: a bad API_KEYS_FILE stops the process with one line per problem.
+resolvePrincipalsOrExit(SERVICE_NAME, config);
 const logger = createLogger({
   service: SERVICE_NAME,
   level: config.LOG_LEVEL,
-  secrets: [...config.API_KEYS, config.DIDIT_API_KEY, config.DIDIT_WEBHOOK_SECRET, config.PSEUDONYM_SECRET],
+  secrets: [
+    ...(config.API_KEYS ?? []),
+    config.DIDIT_API_KEY,
+    config.DIDIT_WEBHOOK_SECRET,
+    config.PSEUDONYM_SECRET,
+  ],
 });
 if (devEnvFile) logger.warn({ file: devEnvFile }, "using development defaults for unset variables");
 

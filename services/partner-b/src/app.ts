@@ -1,4 +1,9 @@
-import { type AppOptions, createApp, type ReadinessCheck } from "@share-broker/service-kit";
+import {
+  type AppOptions,
+  createApp,
+  type ReadinessCheck,
+  resolvePrincipals,
+} from "@share-broker/service-kit";
 import type { FastifyInstance } from "fastify";
 import { SERVICE_NAME } from "./config.js";
 import type { PartnerBContext } from "./context.js";
@@ -17,7 +22,7 @@ export async function buildPartnerBApp(
   const app = await createApp({
     service: SERVICE_NAME,
     logger: ctx.logger,
-    apiKeys: ctx.config.API_KEYS,
+    principals: resolvePrincipals(ctx.config),
     rateLimitPerMinute: ctx.config.RATE_LIMIT_PER_MINUTE,
     authFailuresPerMinute: ctx.config.AUTH_FAILURE_LIMIT_PER_MINUTE,
     rateLimitRedis: ctx.rateLimitRedis,

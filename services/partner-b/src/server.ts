@@ -13,6 +13,7 @@ import {
   loadConfigOrExit,
   postgresReadiness,
   redisReadiness,
+  resolvePrincipalsOrExit,
   runService,
   systemClock,
   TableRetention,
@@ -34,10 +35,12 @@ import { partnerBRetentionRules } from "./retention/retention-rules.js";
 
 const devEnvFile = applyDevelopmentEnv(SERVICE_NAME);
 const config = loadConfigOrExit(SERVICE_NAME, partnerBConfigSchema);
+// Before anything else starts: a bad API_KEYS_FILE stops the process with one line per problem.
+resolvePrincipalsOrExit(SERVICE_NAME, config);
 const logger = createLogger({
   service: SERVICE_NAME,
   level: config.LOG_LEVEL,
-  secrets: [...config.API_KEYS, config.DIDIT_API_KEY, config.DIDIT_WEBHOOK_SECRET],
+  secrets: [...(config.API_KEYS ?? []), config.DIDIT_API_KEY, config.DIDIT_WEBHOOK_SECRET],
 });
 if (devEnvFile) logger.warn({ file: devEnvFile }, "using development defaults for unset variables");
 const production = process.env.NODE_ENV === "production";

@@ -1,4 +1,5 @@
 import type { PartnerAAuditAction } from "@share-broker/contracts";
+import { currentPrincipalName } from "@share-broker/service-kit";
 import { param, type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../db/database.js";
 import { auditEvents } from "../db/schema/index.js";
@@ -15,6 +16,12 @@ export interface AuditEntry {
   tokenId?: string | null;
   tokenExpiresAt?: Date | null;
   requestId?: string | null;
+  /**
+   * The API principal that acted. Left out, it is the principal of the request being handled
+   * (null in background work); batched paths pass it, as their statement may run in another
+   * request's context.
+   */
+  principal?: string | null;
   details?: Record<string, unknown>;
 }
 
@@ -50,13 +57,18 @@ export class AuditLog {
       action: PartnerAAuditAction;
       outcome: string | SQL;
       requestId?: string | null | SQL;
+      /** Left out: the principal of the request being handled (see AuditEntry.principal). */
+      principal?: string | null | SQL;
       details?: SQL;
     },
   ): SQL {
     return sql`insert into audit_events
-        (action, outcome, user_pseudonym, audience, purpose, scope, share_id, token_id, token_expires_at, request_id, details)
+        (action, outcome, user_pseudonym, audience, purpose, scope, share_id, token_id, token_expires_at, request_id,
+         principal, details)
       select ${event.action}, ${event.outcome}, user_pseudonym, audience, purpose, scope, share_id, token_id,
-             token_expires_at, ${event.requestId ?? null}, ${event.details ?? sql`'{}'::jsonb`}
+             token_expires_at, ${event.requestId ?? null},
+             ${event.principal === undefined ? currentPrincipalName() : event.principal}::text,
+             ${event.details ?? sql`'{}'::jsonb`}
       from ${sql.identifier(source)}`;
   }
 
@@ -69,17 +81,18 @@ export class AuditLog {
     const rows = entries.map((entry) => this.#row(entry));
     const column = (pick: (row: (typeof rows)[number]) => unknown) => param(rows.map(pick));
     return sql`insert into audit_events
-        (action, outcome, user_pseudonym, audience, purpose, scope, share_id, token_id, token_expires_at, request_id, details)
+        (action, outcome, user_pseudonym, audience, purpose, scope, share_id, token_id, token_expires_at, request_id,
+         principal, details)
       select e.action, e.outcome, e.user_pseudonym, e.audience, e.purpose, e.scope, e.share_id, e.token_id,
-             e.token_expires_at, e.request_id, e.details::jsonb
+             e.token_expires_at, e.request_id, e.principal, e.details::jsonb
       from unnest(${column((row) => row.action)}::text[], ${column((row) => row.outcome)}::text[],
                   ${column((row) => row.userPseudonym)}::text[], ${column((row) => row.audience)}::text[],
                   ${column((row) => row.purpose)}::text[], ${column((row) => row.scope)}::text[],
                   ${column((row) => row.shareId)}::uuid[], ${column((row) => row.tokenId)}::text[],
                   ${column((row) => row.tokenExpiresAt)}::timestamptz[], ${column((row) => row.requestId)}::text[],
-                  ${column((row) => JSON.stringify(row.details))}::text[])
+                  ${column((row) => row.principal)}::text[], ${column((row) => JSON.stringify(row.details))}::text[])
         as e(action, outcome, user_pseudonym, audience, purpose, scope, share_id, token_id, token_expires_at,
-             request_id, details)
+             request_id, principal, details)
       ${onlyForSharesIn ? sql`where e.share_id in (select share_id from ${sql.identifier(onlyForSharesIn)})` : sql``}`;
   }
 
@@ -95,6 +108,7 @@ export class AuditLog {
       tokenId: entry.tokenId ?? null,
       tokenExpiresAt: entry.tokenExpiresAt ?? null,
       requestId: entry.requestId ?? null,
+      principal: entry.principal === undefined ? currentPrincipalName() : entry.principal,
       details: entry.details ?? {},
     };
   }

@@ -63,6 +63,7 @@ export async function shareRoutes(app: FastifyInstance, ctx: PartnerAContext): P
         request: request.body,
         idempotencyKey: request.headers["idempotency-key"],
         requestId: request.id,
+        principal: request.principal?.name ?? null,
         defaultTtlSeconds: ctx.config.SHARE_TTL_SECONDS,
         now: ctx.clock.now(),
       });

@@ -40,8 +40,8 @@ export async function acceptInOneStatement(
                            ${column((p) => p.input.request.ttl_seconds ?? p.input.defaultTtlSeconds)}::int[],
                            ${column((p) => p.input.idempotencyKey ?? null)}::text[],
                            ${column((p) => p.requestHash)}::text[], ${column((p) => p.input.requestId)}::text[],
-                           ${column((p) => p.input.now)}::timestamptz[])
-        as i(share_id, consent_id, ttl_seconds, idempotency_key, request_hash, request_id, asked_at)),
+                           ${column((p) => p.input.principal)}::text[], ${column((p) => p.input.now)}::timestamptz[])
+        as i(share_id, consent_id, ttl_seconds, idempotency_key, request_hash, request_id, principal, asked_at)),
     consent as (
       select i.share_id, c.consent_id, c.user_id, c.user_pseudonym, c.audience, c.purpose, c.scope
       from input i join consents c on c.consent_id = i.consent_id
@@ -60,12 +60,14 @@ export async function acceptInOneStatement(
              i.ttl_seconds, 'accepted', i.idempotency_key, i.request_hash
       from input i join consent c using (share_id) join session s using (share_id)
       returning ${columnsOf(shares)}),
-    accepted as (select share.*, i.request_id from share join input i using (share_id)),
+    accepted as (select share.*, i.request_id, i.principal from share join input i using (share_id)),
     dispatch as (insert into share_dispatches (share_id) select share_id from share),
     audit as (${audit.insertForShares("accepted", {
       action: "share.accepted",
       outcome: "accepted",
       requestId: sql`request_id`,
+      // Each request's own principal: the batch statement runs in one of the requests' contexts.
+      principal: sql`principal`,
       details: sql`jsonb_build_object('consent_id', consent_id)`,
     })})
     select * from share`,

@@ -19,6 +19,8 @@ export interface AcceptShareInput {
   request: ShareRequest;
   idempotencyKey: string | undefined;
   requestId: string;
+  /** The API principal asking, carried with the request because accepts are batched. */
+  principal: string | null;
   defaultTtlSeconds: number;
   now: Date;
 }
@@ -98,6 +100,7 @@ export class ShareAcceptor {
           action: "share.refused",
           outcome: error.code,
           requestId: input.requestId,
+          principal: input.principal,
         });
         throw error;
       }
@@ -179,6 +182,7 @@ async function acceptInTransaction(
       outcome: "accepted",
       shareId: inserted.shareId,
       requestId: input.requestId,
+      principal: input.principal,
     });
     return inserted;
   });

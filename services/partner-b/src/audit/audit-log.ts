@@ -1,4 +1,5 @@
 import type { PartnerBAuditAction } from "@share-broker/contracts";
+import { currentPrincipalName } from "@share-broker/service-kit";
 import { type SQL, sql } from "drizzle-orm";
 import type { Executor } from "../db/database.js";
 import { auditEvents } from "../db/schema/index.js";
@@ -17,6 +18,11 @@ export interface AuditEntry {
   tokenId?: string | null;
   tokenExpiresAt?: Date | null;
   requestId?: string | null;
+  /**
+   * The API principal that acted. Left out, it is the principal of the request being handled
+   * (null in background work and signed webhooks).
+   */
+  principal?: string | null;
   details?: Record<string, unknown>;
 }
 
@@ -41,6 +47,7 @@ export class AuditLog {
         tokenId: entry.tokenId ?? null,
         tokenExpiresAt: entry.tokenExpiresAt ?? null,
         requestId: entry.requestId ?? null,
+        principal: entry.principal === undefined ? currentPrincipalName() : entry.principal,
         details: entry.details ?? {},
       })),
     );
@@ -60,9 +67,9 @@ export class AuditLog {
     const outcome = typeof event.outcome === "string" ? sql`${event.outcome}::text` : event.outcome;
     return sql`insert into audit_events
         (action, outcome, user_pseudonym, source_partner, purpose, scope, share_id, import_id,
-         token_id, token_expires_at, details)
+         token_id, token_expires_at, principal, details)
       select ${event.action}::text, ${outcome}, user_pseudonym, source_partner, purpose, scope,
-             share_id, import_id, token_id, token_expires_at, ${event.details}
+             share_id, import_id, token_id, token_expires_at, ${currentPrincipalName()}::text, ${event.details}
       from ${sql.identifier(source)}`;
   }
 
@@ -74,9 +81,9 @@ export class AuditLog {
   recordEachEventRow(source: string): SQL {
     return sql`insert into audit_events
         (action, outcome, user_pseudonym, source_partner, purpose, scope, share_id, import_id,
-         token_id, token_expires_at, details)
+         token_id, token_expires_at, principal, details)
       select event_action, event_outcome, user_pseudonym, source_partner, purpose, scope,
-             share_id, import_id, token_id, token_expires_at, event_details
+             share_id, import_id, token_id, token_expires_at, ${currentPrincipalName()}::text, event_details
       from ${sql.identifier(source)} order by import_id, event_order`;
   }
 

@@ -43,6 +43,7 @@ export async function auditRoutes(app: FastifyInstance, ctx: PartnerBContext): P
           token_id: row.tokenId,
           token_expires_at: row.tokenExpiresAt ? row.tokenExpiresAt.toISOString() : null,
           request_id: row.requestId,
+          principal: row.principal,
           details: row.details as Record<string, unknown>,
         })),
         next_cursor: rows.length > query.limit ? (page.at(-1)?.id.toString() ?? null) : null,

@@ -21,6 +21,8 @@ export const auditEvents = pgTable(
     tokenExpiresAt: timestamp("token_expires_at", { withTimezone: true }),
     outcome: text("outcome").notNull(),
     requestId: text("request_id"),
+    /** The API principal whose request caused the event; null for background work. */
+    principal: text("principal"),
     details: jsonb("details").notNull().default({}),
   },
   (table) => [
