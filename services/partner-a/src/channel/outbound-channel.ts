@@ -40,6 +40,15 @@ export interface OutboundChannel {
   close(): Promise<void>;
 }
 
+/**
+ * Removes a finished (completed or failed) job of this id, which BullMQ would otherwise keep and
+ * dedup a re-send against; a job still waiting is left alone, so the re-send joins it.
+ */
+async function removeIfFinished(producer: ChannelProducer, jobId: string): Promise<void> {
+  const previous = await producer.queue.getJob(jobId);
+  if (previous && ((await previous.isCompleted()) || (await previous.isFailed()))) await previous.remove();
+}
+
 /** The channel over BullMQ: one producer per audience inbox, created on first use. */
 export function createOutboundChannel(deps: {
   registry: PartnerRegistry;
@@ -73,11 +82,7 @@ export function createOutboundChannel(deps: {
         payload,
       });
       const producer = producerFor(audience);
-      if (redrive) {
-        const previous = await producer.queue.getJob(shareId);
-        if (previous && ((await previous.isCompleted()) || (await previous.isFailed())))
-          await previous.remove();
-      }
+      if (redrive) await removeIfFinished(producer, shareId);
       return producer.send(shareId, envelope);
     },
     async sendShareRevoke({ audience, shareId, expiresAt, payload }) {
@@ -90,9 +95,7 @@ export function createOutboundChannel(deps: {
       });
       const producer = producerFor(audience);
       const jobId = revocationJobId(shareId);
-      const previous = await producer.queue.getJob(jobId);
-      if (previous && ((await previous.isCompleted()) || (await previous.isFailed())))
-        await previous.remove();
+      await removeIfFinished(producer, jobId);
       return producer.send(jobId, envelope);
     },
     async inboxJobState(audience, shareId) {
