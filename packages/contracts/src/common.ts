@@ -63,3 +63,15 @@ export function operation<const Schema extends OperationMeta>(
   const { scope, ...schema } = declared;
   return { method, url, config: { scope }, schema: { ...schema, security: [{ bearer: [scope] }] } };
 }
+
+/** `GET /v1/audit`, which both partners serve with their own query and page schemas. */
+export function listAuditOperation<const Query, const Page>(querystring: Query, page: Page) {
+  return operation("GET", "/v1/audit", {
+    operationId: "listAuditEvents",
+    scope: "audit:read",
+    summary: "Audit events, newest first",
+    tags: ["audit"],
+    querystring,
+    response: { 200: page, ...clientErrors },
+  });
+}

@@ -5,6 +5,7 @@ import {
   clientErrors,
   idParamsSchema,
   idSchema,
+  listAuditOperation,
   nextCursorSchema,
   nullableTimestamp,
   operation,
@@ -353,14 +354,7 @@ export const partnerA = {
     params: idParamsSchema,
     response: { 200: shareSchema, ...clientErrors },
   }),
-  listAudit: operation("GET", "/v1/audit", {
-    operationId: "listAuditEvents",
-    scope: "audit:read",
-    summary: "Audit events, newest first",
-    tags: ["audit"],
-    querystring: partnerAAuditQuery,
-    response: { 200: partnerAAuditPageSchema, ...clientErrors },
-  }),
+  listAudit: listAuditOperation(partnerAAuditQuery, partnerAAuditPageSchema),
 } as const;
 
 export type Consent = z.infer<typeof consentSchema>;

@@ -5,6 +5,7 @@ import {
   clientErrors,
   idParamsSchema,
   idSchema,
+  listAuditOperation,
   nextCursorSchema,
   nullableTimestamp,
   operation,
@@ -348,14 +349,7 @@ export const partnerB = {
     tags: ["policies"],
     response: { 200: importPolicySchema },
   }),
-  listAudit: operation("GET", "/v1/audit", {
-    operationId: "listAuditEvents",
-    scope: "audit:read",
-    summary: "Audit events, newest first",
-    tags: ["audit"],
-    querystring: partnerBAuditQuery,
-    response: { 200: partnerBAuditPageSchema, ...clientErrors },
-  }),
+  listAudit: listAuditOperation(partnerBAuditQuery, partnerBAuditPageSchema),
 } as const;
 
 export type Import = z.infer<typeof importSchema>;
