@@ -176,11 +176,21 @@ it("leaves a share leased when its dispatch and its reschedule both fail, counts
     );
     expect(rows).toEqual([{ leased: true }]);
 
-    await db.query("drop trigger refuse_mint on shares; drop trigger refuse_reschedule on share_dispatches");
+    // Replacing the function heals both triggers without a table lock: dropping them would take
+    // ACCESS EXCLUSIVE on two tables the running dispatcher locks in the other order (a deadlock).
+    await db.query(`
+      create or replace function refuse_dispatch() returns trigger language plpgsql as $$
+        begin return new; end $$;`);
     await shareReaches(partnerA, shareId, "sent", 15_000);
     expect(partnerA.output()).not.toContain(user);
   } finally {
-    await db.query("drop function if exists refuse_dispatch() cascade");
+    // The cascade drops both triggers (a table lock each); the dispatcher is idle by now, but a
+    // deadlock against its poll is retried (eventually retries on any error, then names the last).
+    await eventually(
+      () => db.query("drop function if exists refuse_dispatch() cascade").then(() => true),
+      10_000,
+      "the injected triggers dropped",
+    );
     await db.end();
   }
 });
