@@ -1,6 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { type RedisServer, startRedisServer } from "@share-broker/testing";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,19 +24,10 @@ const passwords = {
 } as const;
 /** A plain command is refused with NOPERM; a command inside a BullMQ script with this ERR. */
 const DENIED = /NOPERM|can't access at least one of the keys/;
-let server: ChildProcess;
+let server: RedisServer;
 let port: number;
 const connections: Redis[] = [];
 const closers: Array<() => Promise<void>> = [];
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const address = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 function connectAs(user: keyof typeof passwords, worker = false): Redis {
   const url = `redis://${user}:${passwords[user]}@127.0.0.1:${port}`;
@@ -50,34 +40,17 @@ function connectAs(user: keyof typeof passwords, worker = false): Redis {
 }
 
 beforeAll(async () => {
-  port = await freePort();
-  server = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--aclfile", aclFile],
-    { stdio: "ignore" },
-  );
-  await waitFor(async () => {
-    const probe = new Redis(`redis://partner-a:${passwords["partner-a"]}@127.0.0.1:${port}`, {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    probe.on("error", () => {});
-    try {
-      await probe.connect();
-      return (await probe.ping()) === "PONG";
-    } catch {
-      return false;
-    } finally {
-      probe.disconnect();
-    }
+  server = await startRedisServer({
+    args: ["--aclfile", aclFile],
+    probe: (port) => ({ url: `redis://partner-a:${passwords["partner-a"]}@127.0.0.1:${port}` }),
   });
+  port = server.port;
 });
 
 afterAll(async () => {
   for (const close of closers.reverse()) await close();
   for (const redis of connections) redis.disconnect();
-  server.kill();
+  await server.stop();
 });
 
 describe("the Redis ACL users of infra/redis/users.acl", () => {

@@ -17,6 +17,13 @@ export {
 } from "./query-plans.js";
 export { testPostgresUrl, testRedisUrl, uniqueQueuePrefix } from "./queues.js";
 export {
+  createTlsMaterial,
+  type RedisServer,
+  type RedisServerOptions,
+  startRedisServer,
+  type TlsMaterial,
+} from "./redis-servers.js";
+export {
   partnerRegistryEntry,
   sandboxApplication,
   type WorldApplication,
