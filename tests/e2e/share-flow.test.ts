@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { partnerBAuditPageSchema } from "@share-broker/contracts";
 import { readJson, type ServiceProcess } from "@share-broker/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -90,6 +91,21 @@ describe("a share from partner-a to partner-b, both running", () => {
     expect(await diditImportsFor("b-customer-1")).toHaveLength(1);
     const events = await auditOf(partnerA, `share_id=${shareId}`);
     expect(events[0]?.action).toBe("share.result");
+    // Who acted: the API caller (API_KEYS' first key is principal api-key-1) for the request,
+    // nobody (null) for what the dispatcher and the result applier did on their own.
+    const actors = new Map(events.map((event) => [event.action, event.principal]));
+    expect(actors.get("share.accepted")).toBe("api-key-1");
+    for (const background of ["share.minted", "share.sent", "share.result"]) {
+      expect(actors.has(background), background).toBe(true);
+      expect(actors.get(background), background).toBeNull();
+    }
+    const atBAudit = partnerBAuditPageSchema.parse(
+      await readJson(await partnerB.call("GET", `/v1/audit?share_id=${shareId}`)),
+    ).events;
+    expect(atBAudit.map((event) => event.action)).toEqual(
+      expect.arrayContaining(["import.received", "import.imported"]),
+    );
+    expect(atBAudit.every((event) => event.principal === null)).toBe(true);
     // partner-b holds a pseudonym keyed for it alone, not the one partner-a audits under.
     expect(atB.user_pseudonym).toMatch(/^u_/);
     expect(events.map((event) => event.user_pseudonym)).not.toContain(atB.user_pseudonym);
