@@ -93,7 +93,7 @@ describe("a share from partner-a to partner-b, both running", () => {
     expect(events[0]?.action).toBe("share.result");
     // Who acted: the API caller (API_KEYS' first key is principal api-key-1) for the request,
     // nobody (null) for what the dispatcher and the result applier did on their own.
-    const actors = new Map(events.map((event) => [event.action, event.principal]));
+    const actors = new Map<string, string | null>(events.map((event) => [event.action, event.principal]));
     expect(actors.get("share.accepted")).toBe("api-key-1");
     for (const background of ["share.minted", "share.sent", "share.result"]) {
       expect(actors.has(background), background).toBe(true);

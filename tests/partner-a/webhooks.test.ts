@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { signWebhook } from "@share-broker/didit";
+import { signWebhook, webhookEventKey } from "@share-broker/didit";
 import type { ServiceProcess } from "@share-broker/testing";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditOf } from "../support/partner-a-flow.js";
 import {
@@ -129,6 +130,54 @@ describe("partner-a's Didit webhook", () => {
       (entry) => entry.action === "verification.status_changed",
     );
     expect(changes).toHaveLength(1);
+  });
+
+  it("applies an event without event_id, as Didit documents the body, and a repeat of it once", async () => {
+    const { userId, sessionId } = await newSession();
+    const { event_id: _undocumented, ...documented } = event(
+      sessionId,
+      userId,
+      "In Progress",
+      Math.floor(Date.now() / 1000),
+    );
+    const signed = signWebhook(documented, SECRET);
+    const first = await deliver(signed.rawBody, signed.headers);
+    expect(first.status).toBe(200);
+    expect(await first.json()).toEqual({ status: "applied" });
+    const repeat = await deliver(signed.rawBody, signed.headers);
+    expect(await repeat.json()).toEqual({ status: "duplicate" });
+    expect(await statusOf(userId)).toBe("In Progress");
+    const changes = (await auditOf(partnerA, `user_id=${userId}`)).filter(
+      (entry) => entry.action === "verification.status_changed",
+    );
+    expect(changes).toHaveLength(1);
+  });
+
+  it.each([
+    ["a documented type it does not act on", { webhook_type: "activity.created", activity_id: randomUUID() }],
+    ["a type Didit may add later", { webhook_type: "session.archived", session_id: randomUUID() }],
+    [
+      "a status it does not know",
+      { webhook_type: "status.updated", session_id: randomUUID(), status: "Paused" },
+    ],
+  ])("acknowledges %s with 200 ignored and records it, never a 4xx", async (_label, fields) => {
+    const body = { timestamp: Math.floor(Date.now() / 1000), ...fields };
+    const signed = signWebhook(body, SECRET);
+    const response = await deliver(signed.rawBody, signed.headers);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "ignored" });
+    expect(await (await deliver(signed.rawBody, signed.headers)).json()).toEqual({ status: "duplicate" });
+    const db = new pg.Client({ connectionString: partnerA.databaseUrl });
+    await db.connect();
+    try {
+      const { rows } = await db.query(
+        "select webhook_type, applied from webhook_events where event_id = $1",
+        [webhookEventKey(body)],
+      );
+      expect(rows).toEqual([{ webhook_type: fields.webhook_type, applied: "ignored" }]);
+    } finally {
+      await db.end();
+    }
   });
 
   it("never lets an older event overwrite a newer status", async () => {

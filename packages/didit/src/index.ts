@@ -51,4 +51,6 @@ export {
   type SessionWebhookEvent,
   type WebhookEvent,
   type WebhookType,
+  webhookEventKey,
+  webhookSessionId,
 } from "./webhook-event.js";

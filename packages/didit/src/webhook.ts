@@ -44,7 +44,7 @@ export function signWebhook(body: object, secret: string): SignedWebhook {
 }
 
 export type WebhookRejectionReason =
-  /** Not UTF-8 JSON of an object with an integer `timestamp`, a string `event_id` and `webhook_type`. */
+  /** Not UTF-8 JSON of an object with an integer `timestamp` and a string `webhook_type` (and `event_id`, if any). */
   | "malformed_body"
   /** Neither X-Signature-V2 nor X-Signature was sent. */
   | "missing_signature"
@@ -152,7 +152,7 @@ function digestMatches(received: string, expected: () => string): boolean {
 function isEventShaped(body: Record<string, unknown>): body is WebhookEvent {
   return (
     Number.isInteger(body.timestamp) &&
-    typeof body.event_id === "string" &&
+    (body.event_id === undefined || typeof body.event_id === "string") &&
     typeof body.webhook_type === "string"
   );
 }

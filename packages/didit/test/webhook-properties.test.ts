@@ -257,13 +257,22 @@ describe("webhook verification edge cases", () => {
     ["a non-integer timestamp", { ...body, timestamp: 1_774_970_000.5 }],
     ["a string timestamp", { ...body, timestamp: "1774970000" }],
     ["no timestamp", { ...body, timestamp: undefined }],
-    ["no event_id", { ...body, event_id: undefined }],
+    ["no webhook_type", { ...body, webhook_type: undefined }],
+    ["a numeric event_id", { ...body, event_id: 42 }],
   ])("rejects a correctly signed body with %s as malformed", (_label, malformed) => {
     const { rawBody, headers } = signWebhook(malformed, SECRET);
     expect(verifyWebhook(rawBody, headers, SECRET, body.timestamp)).toEqual({
       ok: false,
       reason: "malformed_body",
     });
+  });
+
+  it("accepts a body without event_id, as Didit's session-webhook documentation shows it", () => {
+    const { event_id: _omitted, ...documented } = body;
+    const { rawBody, headers } = signWebhook(documented, SECRET);
+    const verified = verifyWebhook(rawBody, headers, SECRET, body.timestamp);
+    expect(verified).toMatchObject({ ok: true, verifiedBy: "x-signature-v2" });
+    expect(verified.ok && verified.event.event_id).toBeUndefined();
   });
 
   it.each([

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import type { DiditClient } from "@share-broker/didit";
+import { type DiditClient, signWebhook, webhookEventKey } from "@share-broker/didit";
 import {
   createTestDatabase,
   freePort,
@@ -350,6 +350,26 @@ describe("partner-b's API", () => {
     });
     expect(response.status).toBe(401);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe("invalid_signature");
+  });
+
+  it("acknowledges a signed event it does not act on with 200 ignored, recorded once", async () => {
+    const body = { webhook_type: "activity.created", timestamp: Math.floor(Date.now() / 1000) };
+    const signed = signWebhook(body, APP_B.webhookSecret);
+    const deliver = () =>
+      fetch(`${partnerB.url}/v1/webhooks/didit`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...signed.headers },
+        body: signed.rawBody,
+      });
+    const first = await deliver();
+    expect(first.status).toBe(200);
+    expect(await first.json()).toEqual({ status: "ignored" });
+    expect(await (await deliver()).json()).toEqual({ status: "duplicate" });
+    expect(
+      await db.query("select webhook_type, applied from webhook_events where event_id = $1", [
+        webhookEventKey(body),
+      ]),
+    ).toEqual([{ webhook_type: "activity.created", applied: "ignored" }]);
   });
 
   it("never stores or logs a share token, an API key or a webhook secret", async () => {

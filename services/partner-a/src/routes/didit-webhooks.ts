@@ -1,5 +1,5 @@
 import { errorBodySchema, webhookAnswerSchema } from "@share-broker/contracts";
-import { isSessionEvent, verifyWebhook, webhookRejectionAnswer } from "@share-broker/didit";
+import { verifyWebhook, webhookEventKey, webhookRejectionAnswer } from "@share-broker/didit";
 import { answerError, registerRawBodyRoute, WEBHOOK_BODY_LIMIT_BYTES } from "@share-broker/service-kit";
 import type { FastifyInstance } from "fastify";
 import type { PartnerAContext } from "../context.js";
@@ -24,10 +24,15 @@ export async function diditWebhookRoutes(app: FastifyInstance, ctx: PartnerACont
       );
       if (!verification.ok) throw answerError(webhookRejectionAnswer(verification.reason));
       const event = verification.event;
-      if (!isSessionEvent(event)) return { status: "ignored" };
       const outcome = await applySessionEvent(ctx.db, ctx.audit, event, request.id);
       request.log.info(
-        { event_id: event.event_id, session_id: event.session_id, session_status: event.status, outcome },
+        {
+          event_key: webhookEventKey(event),
+          webhook_type: event.webhook_type,
+          session_id: event.session_id,
+          session_status: event.status,
+          outcome,
+        },
         "didit webhook",
       );
       return { status: outcome };

@@ -1,4 +1,11 @@
-import { isFinished, type SessionWebhookEvent } from "@share-broker/didit";
+import {
+  isFinished,
+  isSessionEvent,
+  type SessionWebhookEvent,
+  type WebhookEvent,
+  webhookEventKey,
+  webhookSessionId,
+} from "@share-broker/didit";
 import { eq, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { Database } from "../db/database.js";
@@ -17,23 +24,26 @@ function eventTime(event: SessionWebhookEvent): Date {
 }
 
 /**
- * Applies one verified Didit event exactly once (event_id is the key) and never lets an older
- * event overwrite a newer status.
+ * Records every verified Didit event once (by `webhookEventKey`) and applies a session status event
+ * exactly once, never letting an older event overwrite a newer status. Any other event (a type this
+ * service does not act on, a status it does not know) is recorded as ignored and acknowledged: Didit
+ * would retry a 4xx never, and a 5xx needlessly.
  */
 export async function applySessionEvent(
   db: Database,
   audit: AuditLog,
-  event: SessionWebhookEvent,
+  event: WebhookEvent,
   requestId: string,
 ): Promise<EventOutcome> {
+  const key = webhookEventKey(event);
   return db.transaction(async (tx) => {
     const inserted = await tx
       .insert(webhookEvents)
       .values({
-        eventId: event.event_id,
-        sessionId: event.session_id ?? null,
+        eventId: key,
+        sessionId: webhookSessionId(event),
         webhookType: event.webhook_type,
-        status: event.status ?? null,
+        status: typeof event.status === "string" ? event.status : null,
         applied: "pending",
       })
       .onConflictDoNothing()
@@ -41,13 +51,10 @@ export async function applySessionEvent(
     if (inserted.length === 0) return "duplicate";
 
     const record = async (outcome: Exclude<EventOutcome, "duplicate">) => {
-      await tx
-        .update(webhookEvents)
-        .set({ applied: outcome })
-        .where(eq(webhookEvents.eventId, event.event_id));
+      await tx.update(webhookEvents).set({ applied: outcome }).where(eq(webhookEvents.eventId, key));
       return outcome;
     };
-    if (!event.session_id || typeof event.status !== "string") return record("ignored");
+    if (!isSessionEvent(event)) return record("ignored");
 
     const at = eventTime(event);
     const [current] = await tx
@@ -81,7 +88,7 @@ export async function applySessionEvent(
       outcome: event.status,
       userId: current?.userId ?? event.vendor_data ?? null,
       requestId,
-      details: { session_id: event.session_id, event_id: event.event_id, from: current?.status ?? null },
+      details: { session_id: event.session_id, event_key: key, from: current?.status ?? null },
     });
     return record("applied");
   });

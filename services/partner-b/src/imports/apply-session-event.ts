@@ -1,4 +1,11 @@
-import { SessionStatus, type SessionWebhookEvent } from "@share-broker/didit";
+import {
+  isSessionEvent,
+  SessionStatus,
+  type SessionWebhookEvent,
+  type WebhookEvent,
+  webhookEventKey,
+  webhookSessionId,
+} from "@share-broker/didit";
 import { eq, sql } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { Database } from "../db/database.js";
@@ -23,24 +30,26 @@ function eventTime(event: SessionWebhookEvent): Date {
 }
 
 /**
- * Applies one verified Didit event to the import whose copy it is about, exactly once (event_id is
- * the key); an older event never overwrites a newer status. A change of an imported session's status
+ * Records every verified Didit event once (by `webhookEventKey`) and applies a session status event
+ * to the import whose copy it is about, exactly once; an older event never overwrites a newer
+ * status. Any other event is recorded as ignored and acknowledged (Didit never retries a 4xx). A change of an imported session's status
  * (a compliance review) is reported to the sharer as a refreshed result.
  */
 export async function applySessionEvent(
   db: Database,
   audit: AuditLog,
-  event: SessionWebhookEvent,
+  event: WebhookEvent,
   requestId: string,
 ): Promise<{ outcome: EventOutcome; resultQueued: boolean }> {
+  const key = webhookEventKey(event);
   return db.transaction(async (tx) => {
     const inserted = await tx
       .insert(webhookEvents)
       .values({
-        eventId: event.event_id,
-        sessionId: event.session_id,
+        eventId: key,
+        sessionId: webhookSessionId(event),
         webhookType: event.webhook_type,
-        status: event.status,
+        status: typeof event.status === "string" ? event.status : null,
         applied: "pending",
       })
       .onConflictDoNothing()
@@ -48,12 +57,10 @@ export async function applySessionEvent(
     if (inserted.length === 0) return { outcome: "duplicate", resultQueued: false };
 
     const record = async (outcome: Exclude<EventOutcome, "duplicate">, resultQueued = false) => {
-      await tx
-        .update(webhookEvents)
-        .set({ applied: outcome })
-        .where(eq(webhookEvents.eventId, event.event_id));
+      await tx.update(webhookEvents).set({ applied: outcome }).where(eq(webhookEvents.eventId, key));
       return { outcome, resultQueued };
     };
+    if (!isSessionEvent(event)) return record("ignored");
     const [current] = await tx
       .select()
       .from(imports)
@@ -88,7 +95,7 @@ export async function applySessionEvent(
       action: "import.session_status_changed",
       outcome: event.status,
       requestId,
-      details: { didit_session_id: event.session_id, event_id: event.event_id, from: current.diditStatus },
+      details: { didit_session_id: event.session_id, event_key: key, from: current.diditStatus },
     });
     const report = updated.status === "imported";
     if (report) await enqueueResult(tx, updated, "status_update", new Date());

@@ -1,5 +1,5 @@
 import { errorBodySchema, webhookAnswerSchema } from "@share-broker/contracts";
-import { isSessionEvent, verifyWebhook, webhookRejectionAnswer } from "@share-broker/didit";
+import { verifyWebhook, webhookEventKey, webhookRejectionAnswer } from "@share-broker/didit";
 import { answerError, registerRawBodyRoute, WEBHOOK_BODY_LIMIT_BYTES } from "@share-broker/service-kit";
 import type { FastifyInstance } from "fastify";
 import type { PartnerBContext } from "../context.js";
@@ -24,10 +24,12 @@ export async function diditWebhookRoutes(app: FastifyInstance, ctx: PartnerBCont
       );
       if (!verification.ok) throw answerError(webhookRejectionAnswer(verification.reason));
       const event = verification.event;
-      if (!isSessionEvent(event)) return { status: "ignored" };
       const applied = await applySessionEvent(ctx.db, ctx.audit, event, request.id);
       if (applied.resultQueued) ctx.results.wake();
-      request.log.info({ event_id: event.event_id, outcome: applied.outcome }, "didit webhook");
+      request.log.info(
+        { event_key: webhookEventKey(event), webhook_type: event.webhook_type, outcome: applied.outcome },
+        "didit webhook",
+      );
       return { status: applied.outcome };
     },
   });
